@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+// VaceKit: the VACE video models (Wan2.1-VACE, VACE-LTX-Video) on Vulkan and CPU.
+// Imports go one way: vacekit → Pipeline → Models → Tensors ← backends; Checkpoints → VKQ.
+import PackageDescription
+
+let package = Package(
+    name: "VaceKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vacekit", targets: ["vacekit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (Debian packages installed by scripts/setup).
+        .systemLibrary(name: "CVulkan", pkgConfig: "vulkan", providers: [.apt(["libvulkan-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavcodec",
+            providers: [.apt(["libavcodec-dev", "libavformat-dev", "libavutil-dev", "libswscale-dev"])]),
+
+        // Compiles Shaders/*.comp with glslc and embeds the SPIR-V words as Swift arrays.
+        .plugin(name: "GLSLCompile", capability: .buildTool()),
+
+        .target(name: "Tensors"),
+        .target(name: "VKQ", dependencies: ["Tensors", "CZstd"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "VKQ"]),
+        .target(name: "CPUBackend", dependencies: ["Tensors", "COpenBLAS"]),
+        .target(name: "VulkanBackend", dependencies: ["Tensors", "CVulkan"], plugins: ["GLSLCompile"]),
+        .target(name: "Media", dependencies: ["CFFmpeg"]),
+        .executableTarget(
+            name: "vacekit",
+            dependencies: [
+                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "VKQTests", dependencies: ["VKQ"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
+        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
+        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
+    ]
+)

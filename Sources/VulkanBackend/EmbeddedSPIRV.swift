@@ -1,0 +1,3 @@
+/// SPIR-V of every shader in `Shaders/`, compiled at build time by the GLSLCompile plugin, which adds
+/// one `static let <shaderName>: [UInt32]` per `Shaders/<shaderName>.comp` in an extension.
+public enum EmbeddedSPIRV {}
