@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CVulkan", pkgConfig: "vulkan", providers: [.apt(["libvulkan-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .systemLibrary(
             name: "CFFmpeg", pkgConfig: "libavcodec",
             providers: [.apt(["libavcodec-dev", "libavformat-dev", "libavutil-dev", "libswscale-dev"])]),
@@ -25,7 +26,7 @@ let package = Package(
         .plugin(name: "GLSLCompile", capability: .buildTool()),
 
         .target(name: "Tensors"),
-        .target(name: "VKQ", dependencies: ["Tensors", "CZstd"]),
+        .target(name: "VKQ", dependencies: ["Tensors", "CZstd", "CXXHash"]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "VKQ"]),
         .target(name: "CPUBackend", dependencies: ["Tensors", "COpenBLAS"]),
         .target(name: "VulkanBackend", dependencies: ["Tensors", "CVulkan"], plugins: ["GLSLCompile"]),

@@ -54,30 +54,17 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard headerLength <= bytes.count - 8 else {
             throw SafetensorsError.headerPastEnd(url, length: headerLength, fileSize: bytes.count)
         }
-        let headerBytes = Data(bytes[8 ..< 8 + headerLength])
-        let json: Any
+        let header: RawHeader
         do {
-            json = try JSONSerialization.jsonObject(with: headerBytes)
+            header = try JSONDecoder().decode(RawHeader.self, from: Data(bytes[8 ..< 8 + headerLength]))
+        } catch let error as DecodingError {
+            throw SafetensorsError.badJSON(url, reason: Self.explain(error))
         } catch {
-            throw SafetensorsError.badJSON(url, reason: "\(error.localizedDescription)")
+            throw SafetensorsError.badJSON(url, reason: "\(error)")
         }
-        guard let object = json as? [String: Any] else { throw SafetensorsError.badJSON(url, reason: "header is not a JSON object") }
-
         let dataStart = 8 + headerLength
-        var metadata: [String: String] = [:]
-        var entries: [SafetensorsEntry] = []
-        for (name, value) in object {
-            if name == "__metadata__" {
-                guard let dict = value as? [String: Any] else { throw SafetensorsError.badJSON(url, reason: "__metadata__ is not an object") }
-                for (key, item) in dict {
-                    guard let text = item as? String else {
-                        throw SafetensorsError.badJSON(url, reason: "__metadata__.\(key) is not a string")
-                    }
-                    metadata[key] = text
-                }
-                continue
-            }
-            entries.append(try Self.parseEntry(name: name, value: value, dataStart: dataStart, fileSize: bytes.count, url: url))
+        var entries = try header.tensors.map { name, raw in
+            try Self.validate(name: name, raw: raw, dataStart: dataStart, fileSize: bytes.count, url: url)
         }
         entries.sort { ($0.range.lowerBound, $0.range.upperBound, $0.name) < ($1.range.lowerBound, $1.range.upperBound, $1.name) }
         // Sorted by start: an overlap can only be with the previous non-empty entry.
@@ -88,47 +75,49 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
             previous = entry
         }
-        self.metadata = metadata
+        self.metadata = header.metadata
         self.entries = entries
         self.index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
     }
 
-    private static func parseEntry(name: String, value: Any, dataStart: Int, fileSize: Int, url: URL) throws -> SafetensorsEntry {
-        guard let dict = value as? [String: Any] else { throw SafetensorsError.badEntry(url, name, "not an object") }
-        guard let dtypeName = dict["dtype"] as? String else { throw SafetensorsError.badEntry(url, name, "missing dtype") }
-        guard let dtype = SafetensorsDType(rawValue: dtypeName) else { throw SafetensorsError.unknownDType(url, name, dtypeName) }
-        guard let shapeValues = dict["shape"] as? [Any], let shape = integers(shapeValues), shape.allSatisfy({ $0 >= 0 }) else {
-            throw SafetensorsError.badEntry(url, name, "shape is not a list of non-negative integers")
+    private static func validate(name: String, raw: RawEntry, dataStart: Int, fileSize: Int, url: URL) throws -> SafetensorsEntry {
+        guard let dtype = SafetensorsDType(rawValue: raw.dtype) else { throw SafetensorsError.unknownDType(url, name, raw.dtype) }
+        guard raw.shape.allSatisfy({ $0 >= 0 }) else {
+            throw SafetensorsError.badEntry(url, name, "shape \(raw.shape) has a negative dimension")
         }
-        guard let offsetValues = dict["data_offsets"] as? [Any], let offsets = integers(offsetValues), offsets.count == 2,
-              offsets[0] >= 0, offsets[0] <= offsets[1]
-        else { throw SafetensorsError.badEntry(url, name, "data_offsets is not [begin, end] with begin <= end") }
-        let (count, overflow) = shape.reduce((1, false)) { acc, dim in
-            let (product, o) = acc.0.multipliedReportingOverflow(by: dim)
-            return (product, acc.1 || o)
+        let offsets = raw.data_offsets
+        guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+            throw SafetensorsError.badEntry(url, name, "data_offsets \(offsets) is not [begin, end] with 0 <= begin <= end")
         }
-        let expected = count.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, !expected.overflow, expected.partialValue == offsets[1] - offsets[0] else {
-            throw SafetensorsError.lengthMismatch(url, name, shape: shape, dtype: dtypeName, bytes: offsets[1] - offsets[0])
+        var count = dtype.byteSize
+        for dim in raw.shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else { throw SafetensorsError.badEntry(url, name, "shape \(raw.shape) overflows") }
+            count = product
         }
-        let range = (dataStart + offsets[0]) ..< (dataStart + offsets[1])
-        guard range.upperBound <= fileSize else {
-            throw SafetensorsError.outOfRange(url, name, end: range.upperBound, fileSize: fileSize)
+        guard count == offsets[1] - offsets[0] else {
+            throw SafetensorsError.lengthMismatch(url, name, shape: raw.shape, dtype: raw.dtype, bytes: offsets[1] - offsets[0])
         }
-        return SafetensorsEntry(name: name, dtype: dtype, shape: shape, range: range)
+        let (end, overflow) = dataStart.addingReportingOverflow(offsets[1])
+        guard !overflow, end <= fileSize else { throw SafetensorsError.outOfRange(url, name, end: end, fileSize: fileSize) }
+        return SafetensorsEntry(name: name, dtype: dtype, shape: raw.shape, range: (dataStart + offsets[0]) ..< end)
     }
 
-    /// JSON numbers arrive as NSNumber (Linux) or Int; reject fractions and booleans.
-    private static func integers(_ values: [Any]) -> [Int]? {
-        var result: [Int] = []
-        for value in values {
-            if let number = value as? NSNumber, !(value is Bool), let int = Int(exactly: number.doubleValue) {
-                result.append(int)
-            } else {
-                return nil
-            }
+    /// A DecodingError as one line naming the tensor (the first coding-path key) and the problem.
+    private static func explain(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            guard let first = context.codingPath.first else { return "" }
+            let rest = context.codingPath.dropFirst().map { $0.intValue.map(String.init) ?? $0.stringValue }
+            return "tensor '\(first.stringValue)'" + (rest.isEmpty ? "" : " field \(rest.joined(separator: "."))") + ": "
         }
-        return result
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return path(context) + context.debugDescription
+        case .keyNotFound(let key, let context):
+            return path(context) + "missing '\(key.stringValue)'"
+        @unknown default:
+            return "\(error)"
+        }
     }
 
     public var names: [String] { entries.map(\.name) }
@@ -184,4 +173,34 @@ public enum SafetensorsError: Error, CustomStringConvertible {
             "\(url.path): no tensor named '\(name)'"
         }
     }
+}
+
+/// The JSON header as written: tensor name → entry, plus the optional `__metadata__` string map.
+private struct RawHeader: Decodable {
+    var tensors: [(String, RawEntry)] = []
+    var metadata: [String: String] = [:]
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        for key in container.allKeys {
+            if key.stringValue == "__metadata__" {
+                metadata = try container.decode([String: String].self, forKey: key)
+            } else {
+                tensors.append((key.stringValue, try container.decode(RawEntry.self, forKey: key)))
+            }
+        }
+    }
+}
+
+private struct RawEntry: Decodable {
+    var dtype: String
+    var shape: [Int]
+    var data_offsets: [Int]
 }

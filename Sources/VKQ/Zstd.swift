@@ -4,10 +4,15 @@ import CZstd
 public enum Zstd {
     /// Compresses `input` into one zstd frame at `level` (1...19; 3 is zstd's default).
     public static func compress(_ input: UnsafeRawBufferPointer, level: Int32 = 3) throws -> [UInt8] {
+        guard let context = ZSTD_createCCtx() else { throw ZstdError.failed("cannot allocate a compression context") }
+        defer { ZSTD_freeCCtx(context) }
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        // The frame's own xxHash64: corruption inside a frame is reported by zstd itself.
+        ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
         let bound = ZSTD_compressBound(input.count)
         var output = [UInt8](repeating: 0, count: bound)
         let written = output.withUnsafeMutableBytes { out in
-            ZSTD_compress(out.baseAddress, bound, input.baseAddress, input.count, level)
+            ZSTD_compress2(context, out.baseAddress, bound, input.baseAddress, input.count)
         }
         if ZSTD_isError(written) != 0 { throw ZstdError.failed(errorName(written)) }
         output.removeSubrange(written...)
