@@ -24,10 +24,12 @@ let package = Package(
 
         // Compiles Shaders/*.comp with glslc and embeds the SPIR-V words as Swift arrays.
         .plugin(name: "GLSLCompile", capability: .buildTool()),
+        // Embeds converters/*.json (the checkpoint key maps) as Swift strings.
+        .plugin(name: "EmbedKeyMaps", capability: .buildTool()),
 
         .target(name: "Tensors"),
         .target(name: "VKQ", dependencies: ["Tensors", "CZstd", "CXXHash"]),
-        .target(name: "Checkpoints", dependencies: ["Tensors", "VKQ"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "VKQ"], plugins: ["EmbedKeyMaps"]),
         .target(name: "CPUBackend", dependencies: ["Tensors", "COpenBLAS"]),
         .target(name: "VulkanBackend", dependencies: ["Tensors", "CVulkan"], plugins: ["GLSLCompile"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),

@@ -55,6 +55,8 @@ public struct SafetensorsWriter {
     public func write(to url: URL) throws {
         let temporary = url.appendingPathExtension("tmp")
         try Data(serialized()).write(to: temporary)
-        _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
     }
 }

@@ -38,6 +38,8 @@ public final class VKQWriter {
     }
 
     public var tensorCount: Int { records.count }
+    /// (name, relative L2) of every quantized tensor appended so far.
+    public var recordedQuantizationErrors: [(String, Double)] { records.compactMap { r in r.quantizationError.map { (r.name, $0) } } }
     public var bytesWritten: Int { nextOffset }
 
     @discardableResult
