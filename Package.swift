@@ -30,7 +30,9 @@ let package = Package(
         .target(name: "Tensors"),
         .target(name: "VKQ", dependencies: ["Tensors", "CZstd", "CXXHash"]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "VKQ"], plugins: ["EmbedKeyMaps"]),
-        .target(name: "CPUBackend", dependencies: ["Tensors", "COpenBLAS"]),
+        // C kernels with per-function target attributes (AVX-512 VNNI/BF16, AVX2) and run-time dispatch.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CPUBackend", dependencies: ["Tensors", "COpenBLAS", "CKernels"]),
         .target(name: "VulkanBackend", dependencies: ["Tensors", "CVulkan"], plugins: ["GLSLCompile"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .executableTarget(
