@@ -46,40 +46,54 @@ public struct Converter {
         let start = Date()
         let set = try CheckpointSet.open(inputs, component: options.component)
         if set.readers.count > 1 {
-            // Each file on its own, so that a mix of models is reported as such (sharded files each
-            // hold a part of one model, which may not be detectable alone: skip those).
-            let each = set.readers.compactMap { reader in
-                (try? Families.detect(keys: reader.tensorInfos.map(\.name), files: [reader.url.lastPathComponent])).map { "\(reader.url.lastPathComponent): \($0.family) \($0.layout)" }
+            // Each file on its own, so that a mix of models is reported as such (a shard alone may hold
+            // too little to be recognised: those are skipped).
+            let each = set.readers.compactMap { reader -> (String, String)? in
+                guard let found = try? Families.detect(keys: reader.tensorInfos.map(\.name), files: [reader.url.lastPathComponent]) else { return nil }
+                return (reader.url.lastPathComponent, found.map(\.label).joined(separator: " + "))
             }
-            let kinds = Set(each.map { $0.split(separator: ":").last! })
-            if kinds.count > 1 { throw ConvertError.mixedFamilies(each) }
+            if Set(each.map(\.1)).count > 1 { throw ConvertError.mixedFamilies(each.map { "\($0.0): \($0.1)" }) }
         }
         if let duplicate = set.duplicates.first {
             throw ConvertError.duplicateTensor(duplicate.name, first: duplicate.first.path, second: duplicate.second.path)
         }
-        let detected = try Families.detect(keys: set.keys, files: set.files.map(\.lastPathComponent), override: options.family)
-        let keyMap = try KeyMap.named(detected.keyMap)
+        let components = try Families.detect(keys: set.keys, files: set.files.map(\.lastPathComponent), override: options.family)
+        let detected: DetectedComponent
+        if let wanted = options.component {
+            guard let match = components.first(where: { $0.component == wanted }) else {
+                throw ConvertError.unknownComponent(wanted, found: components.map(\.component))
+            }
+            detected = match
+        } else {
+            guard components.count == 1 else { throw ConvertError.componentRequired(found: components.map(\.component)) }
+            detected = components[0]
+        }
+        let spec = detected.spec
+        let keyMap = try KeyMap.named(spec.keyMapName)
 
-        // Canonical name → source tensor.
+        // Canonical name → source tensor. Keys of other components in the same file are not ours.
         var canonical: [String: CheckpointSet.Located] = [:]
         var sourceName: [String: String] = [:]
-        var unknown: [String] = []
         for key in set.keys {
-            let stripped = keyMap.stripPrefix(key)
-            guard let name = try keyMap.canonicalName(stripped, layout: detected.layout) else { unknown.append(key); continue }
+            if let prefix = detected.keyPrefix, !key.hasPrefix(prefix) { continue }
+            let stripped = detected.keyPrefix.map { String(key.dropFirst($0.count)) } ?? keyMap.stripPrefix(key)
+            let name = try keyMap.canonicalName(stripped, layout: detected.layout)
             if keyMap.dropRule(name) != nil { continue }
             canonical[name] = set.tensors[key]
             sourceName[name] = key
         }
-        let vaceBlocks = Self.countBlocks(prefix: "vace_blocks.", suffix: ".after_proj.weight", in: canonical.keys)
-        let config = try WanConfig.resolve(configs: set.configs.map(\.json), shapeOf: { canonical[$0]?.info.shape },
-                                           vaceBlockCount: vaceBlocks, modelType: vaceBlocks > 0 ? "vace" : "t2v")
-        let expected = try keyMap.expectedTensors(config: config, vaceBlocks: vaceBlocks)
+        let names = Set(canonical.keys)
+        var metadata: [String: String] = [:]
+        for reader in set.readers { metadata.merge(reader.metadata) { first, _ in first } }
+        let config = try spec.resolveConfig(configs: set.configs.map(\.json), metadata: metadata,
+                                            shapeOf: { canonical[$0]?.info.shape }, names: names)
+        let family = spec.family(config: config)
+        let expected = try spec.expectedTensors(config: config, keyMap: keyMap, names: names)
         let expectedNames = Set(expected.map(\.name))
-        unknown += canonical.keys.filter { !expectedNames.contains($0) }.map { sourceName[$0]! }.sorted()
-        if !unknown.isEmpty { throw ConvertError.unknownTensors(unknown, family: detected.family, layout: detected.layout) }
+        let unknown = canonical.keys.filter { !expectedNames.contains($0) }.map { sourceName[$0]! }.sorted()
+        if !unknown.isEmpty { throw ConvertError.unknownTensors(unknown, family: family, layout: detected.layout) }
         let missing = expected.map(\.name).filter { canonical[$0] == nil }
-        if !missing.isEmpty { throw ConvertError.missingTensors(missing, family: detected.family) }
+        if !missing.isEmpty { throw ConvertError.missingTensors(missing, family: family) }
         for tensor in expected {
             let located = canonical[tensor.name]!
             if located.info.shape != tensor.shape {
@@ -131,17 +145,13 @@ public struct Converter {
             let file = try MappedFile(url: url)
             return SourceFile(name: url.lastPathComponent, size: file.size, xxh3: Checksum.xxh3Hex(file.bytes))
         }
-        let header = try writer.finish(family: detected.family, component: keyMap.component, config: config, source: sources,
+        let header = try writer.finish(family: family, component: keyMap.component, config: config, source: sources,
                                        converter: ConverterInfo(version: VaceKitVersion.string, recipe: options.recipe.description, quantization: summary))
         let outputBytes = (try? FileManager.default.attributesOfItem(atPath: options.output.path)[.size] as? Int) ?? 0
         var warnings: [String] = []
         if detected.layout == "diffusers" { warnings.append("read the diffusers layout; names were mapped to the official ones") }
         return Report(header: header, inputBytes: sources.reduce(0) { $0 + $1.size }, outputBytes: outputBytes,
                       seconds: Date().timeIntervalSince(start), bytesByDType: bytesByDType, warnings: warnings)
-    }
-
-    static func countBlocks(prefix: String, suffix: String, in names: some Sequence<String>) -> Int {
-        names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) }.count
     }
 
     public static func sourceBytes(_ info: CheckpointTensorInfo) -> Int {

@@ -1,44 +1,68 @@
 import VKQ
 
-/// Which model a set of tensors is, told from its keys (never from file names).
-public struct DetectedFamily: Sendable {
-    /// e.g. `wan2.1-vace`.
-    public var family: String
-    /// The key map (converters/<keyMap>.json) that renames and checks its tensors.
-    public var keyMap: String
+/// One model component found in the inputs, told from its keys (never from file names).
+public struct DetectedComponent: Sendable {
+    /// `transformer` or `vae`.
+    public var component: String
+    public var spec: any FamilySpec
     /// `official` or `diffusers`.
     public var layout: String
+    /// In files that hold several components (the LTX-Video single file), only keys with this prefix
+    /// belong to this one; nil means every key.
+    public var keyPrefix: String?
+
+    public var label: String { "\(spec.keyMapName) (\(layout) layout)" }
 }
 
 public enum Families {
-    public static let supported = ["wan2.1-t2v", "wan2.1-vace"]
+    /// Family names accepted by `--family`, with the spec that converts each.
+    static let byName: [(family: String, spec: any FamilySpec)] = [
+        ("wan2.1-t2v", WanTransformerSpec()), ("wan2.1-vace", WanTransformerSpec()), ("wan2.1-vae", WanVAESpec()),
+        ("ltx-video-0.9", LTXTransformerSpec()), ("vace-ltx-video-0.9", LTXTransformerSpec()), ("ltx-video-vae-0.9", LTXVAESpec()),
+    ]
+    public static var supported: [String] { byName.map(\.family) }
 
-    /// Detects the family from the keys (with any `model.diffusion_model.` style prefix already allowed for).
-    /// `override` (`--family`) wins, but the layout is still read from the keys.
-    public static func detect(keys: [String], files: [String], override: String? = nil) throws -> DetectedFamily {
-        let stripped = Set(keys.map { key in
-            for prefix in ["model.diffusion_model.", "diffusion_model."] where key.hasPrefix(prefix) { return String(key.dropFirst(prefix.count)) }
-            return key
-        })
-        let wanOfficial = stripped.contains("head.modulation")
-        let wanDiffusers = stripped.contains("condition_embedder.time_proj.weight")
-        if let override {
-            guard supported.contains(override) else { throw ConvertError.unsupportedFamily(override) }
-            return DetectedFamily(family: override, keyMap: "wan2.1-transformer", layout: wanDiffusers ? "diffusers" : "official")
-        }
+    /// Every component the keys hold. `override` (`--family`) picks the spec; the layout is still read from the keys.
+    public static func detect(keys: [String], files: [String], override: String? = nil) throws -> [DetectedComponent] {
+        let all = Set(keys)
+        let transformerPrefix = "model.diffusion_model."
+        let inner = Set(keys.map { $0.hasPrefix(transformerPrefix) ? String($0.dropFirst(transformerPrefix.count)) : $0 })
+        var found: [DetectedComponent] = []
+
+        // Wan2.1 transformer: head.modulation (official) / condition_embedder (diffusers).
+        let wanOfficial = inner.contains("head.modulation"), wanDiffusers = inner.contains("condition_embedder.time_proj.weight")
         if wanOfficial || wanDiffusers {
-            if wanOfficial && wanDiffusers { throw ConvertError.mixedFamilies(["Wan2.1 official layout", "Wan2.1 diffusers layout"]) }
-            let vace = stripped.contains("vace_blocks.0.after_proj.bias") || stripped.contains("vace_blocks.0.proj_out.bias")
-            return DetectedFamily(family: vace ? "wan2.1-vace" : "wan2.1-t2v", keyMap: "wan2.1-transformer",
-                                  layout: wanOfficial ? "official" : "diffusers")
+            found.append(.init(component: "transformer", spec: WanTransformerSpec(), layout: wanOfficial ? "official" : "diffusers", keyPrefix: nil))
         }
-        // Recognised but not converted by this build yet: say so rather than "unknown".
-        if stripped.contains("patchify_proj.weight") || keys.contains(where: { $0.hasPrefix("vae.") }) || stripped.contains("proj_in.weight") {
-            throw ConvertError.unsupportedFamily(stripped.contains("patchify_context_proj.weight") ? "vace-ltx-video-0.9" : "ltx-video-0.9")
+        // Wan2.1 VAE: encoder.conv1 + decoder.upsamples (official) / conv_in + up_blocks resnets with gamma (diffusers).
+        if all.contains("encoder.conv1.weight") && all.contains("decoder.upsamples.0.residual.0.gamma") {
+            found.append(.init(component: "vae", spec: WanVAESpec(), layout: "official", keyPrefix: nil))
+        } else if all.contains("encoder.conv_in.weight") && all.contains("decoder.up_blocks.0.resnets.0.norm1.gamma") {
+            found.append(.init(component: "vae", spec: WanVAESpec(), layout: "diffusers", keyPrefix: nil))
         }
-        if stripped.contains("encoder.conv1.weight") || stripped.contains("decoder.conv_in.weight") {
-            throw ConvertError.unsupportedFamily("wan2.1-vae")
+        // LTX-Video transformer: patchify_proj (single file, under model.diffusion_model.) / proj_in + time_embed (diffusers).
+        if all.contains(transformerPrefix + "patchify_proj.weight") {
+            found.append(.init(component: "transformer", spec: LTXTransformerSpec(), layout: "official", keyPrefix: transformerPrefix))
+        } else if all.contains("patchify_proj.weight") {
+            found.append(.init(component: "transformer", spec: LTXTransformerSpec(), layout: "official", keyPrefix: nil))
+        } else if all.contains("proj_in.weight") && all.contains("time_embed.linear.weight") {
+            found.append(.init(component: "transformer", spec: LTXTransformerSpec(), layout: "diffusers", keyPrefix: nil))
         }
-        throw ConvertError.unknownFamily(files: files, hint: "no head.modulation or condition_embedder.time_proj.weight: not a Wan2.1 transformer")
+        // LTX-Video VAE: vae.* in the single file / CausalConv-wrapped conv_in + latents_mean (diffusers).
+        if all.contains("vae.encoder.conv_in.conv.weight") {
+            found.append(.init(component: "vae", spec: LTXVAESpec(), layout: "official", keyPrefix: "vae."))
+        } else if all.contains("encoder.conv_in.conv.weight") && all.contains("latents_mean") {
+            found.append(.init(component: "vae", spec: LTXVAESpec(), layout: "diffusers", keyPrefix: nil))
+        }
+
+        if let override {
+            guard let spec = byName.first(where: { $0.family == override })?.spec else { throw ConvertError.unsupportedFamily(override) }
+            let matching = found.filter { $0.spec.keyMapName == spec.keyMapName }
+            return matching.isEmpty ? [.init(component: (try? KeyMap.named(spec.keyMapName).component) ?? "transformer", spec: spec, layout: "official", keyPrefix: nil)] : matching
+        }
+        guard !found.isEmpty else {
+            throw ConvertError.unknownFamily(files: files, hint: "none of the keys that mark a Wan2.1 or LTX-Video transformer or VAE")
+        }
+        return found
     }
 }

@@ -18,14 +18,14 @@ public struct KeyMap: Decodable, @unchecked Sendable {
         public var why: String
     }
 
-    /// One canonical tensor (or a family of them, through `{blocks}`, `{i}`, `{k}`, `{qkvo}`, `{qk}`).
+    /// One canonical tensor, or a family of them through `{placeholders}` (see `expectedTensors`).
     public struct TensorTemplate: Decodable, Sendable {
         public var name: String
         /// Integers, config field names, or products like `6*dim`.
         public var shape: [ShapeTerm]
         public var role: Role
-        /// Present only in VACE checkpoints.
-        public var vace: Bool?
+        /// Present only when the checkpoint has this feature (e.g. `vace`).
+        public var only: String?
     }
 
     public enum ShapeTerm: Decodable, Sendable {
@@ -94,15 +94,17 @@ public struct KeyMap: Decodable, @unchecked Sendable {
         return key
     }
 
-    /// The canonical name of `key` in `layout`, or nil when no rule of that layout matches.
-    public func canonicalName(_ key: String, layout: String) throws -> String? {
+    /// The canonical name of `key` in `layout`: every rule of the layout is applied in order, each to the
+    /// result of the previous one (like a chain of substring replacements). Whether the result is a
+    /// tensor the family knows is decided against its expected tensor list.
+    public func canonicalName(_ key: String, layout: String) throws -> String {
         guard let rules = compiled[layout] else { throw ConvertError.internalError("\(name): no layout '\(layout)'") }
-        if rules.isEmpty { return key }  // the official layout: names are already canonical
-        let range = NSRange(key.startIndex..., in: key)
-        for (regex, template) in rules where regex.firstMatch(in: key, range: range) != nil {
-            return regex.stringByReplacingMatches(in: key, range: range, withTemplate: template)
+        var name = key
+        for (regex, template) in rules {
+            let range = NSRange(name.startIndex..., in: name)
+            name = regex.stringByReplacingMatches(in: name, range: range, withTemplate: template)
         }
-        return nil
+        return name
     }
 
     /// The drop rule that matches a canonical name, if any.

@@ -8,38 +8,41 @@ public struct ExpectedTensor: Sendable, Equatable {
 }
 
 extension KeyMap {
-    /// Expands the templates for a config: `{blocks}.{i}` runs over `blocks.0…num_layers-1` and, for VACE,
-    /// `vace_blocks.0…n-1` (n = vace_layers.count); `{k}` over the VACE blocks; `{qkvo}` and `{qk}` over
-    /// those letters. Shape terms are integers, config fields, or `a*b` products of them.
-    public func expectedTensors(config: JSONValue, vaceBlocks: Int) throws -> [ExpectedTensor] {
-        let layers = config["num_layers"]?.intValue ?? 0
+    /// Expands the templates: each `{placeholder}` runs over the values the family gives for it
+    /// (`{blocks}` → `blocks.0`, … ; `{qkvo}` → q, k, v, o), shape terms are integers, `sizes` fields, or
+    /// `a*b` products of them, and templates marked `only: X` are kept only when `features` holds X.
+    public func expectedTensors(sizes: [String: Int], placeholders: [String: [String]], features: Set<String> = []) throws -> [ExpectedTensor] {
+        let fixed: [String: [String]] = [
+            "{qkvo}": ["q", "k", "v", "o"], "{qkv}": ["q", "k", "v"], "{qk}": ["q", "k"], "{kv}": ["k", "v"], "{attn}": ["attn1", "attn2"],
+        ]
+        let all = placeholders.merging(fixed) { given, _ in given }
         var out: [ExpectedTensor] = []
         for template in tensors {
-            if template.vace == true && vaceBlocks == 0 { continue }
-            let shape = try template.shape.map { try evaluate($0, config: config, tensor: template.name) }
+            if let feature = template.only, !features.contains(feature) { continue }
+            let shape = try template.shape.map { try evaluate($0, sizes: sizes, tensor: template.name) }
             var names = [template.name]
-            names = expand(names, "{blocks}.{i}", (0 ..< layers).map { "blocks.\($0)" } + (0 ..< vaceBlocks).map { "vace_blocks.\($0)" })
-            names = expand(names, "{k}", (0 ..< vaceBlocks).map(String.init))
-            names = expand(names, "{qkvo}", ["q", "k", "v", "o"])
-            names = expand(names, "{qk}", ["q", "k"])
+            for (placeholder, values) in all.sorted(by: { $0.key < $1.key }) {
+                names = names.flatMap { name in
+                    name.contains(placeholder) ? values.map { name.replacingOccurrences(of: placeholder, with: $0) } : [name]
+                }
+            }
+            if let unexpanded = names.first(where: { $0.contains("{") }) {
+                throw ConvertError.internalError("\(name): no values for a placeholder in \(unexpanded)")
+            }
             out += names.map { ExpectedTensor(name: $0, shape: shape, role: template.role) }
         }
         return out
     }
 
-    private func expand(_ names: [String], _ placeholder: String, _ values: [String]) -> [String] {
-        names.flatMap { name in name.contains(placeholder) ? values.map { name.replacingOccurrences(of: placeholder, with: $0) } : [name] }
-    }
-
-    private func evaluate(_ term: ShapeTerm, config: JSONValue, tensor: String) throws -> Int {
+    private func evaluate(_ term: ShapeTerm, sizes: [String: Int], tensor: String) throws -> Int {
         switch term {
         case .literal(let value): return value
         case .expression(let text):
             return try text.split(separator: "*").reduce(1) { product, factor in
                 let factor = factor.trimmingCharacters(in: .whitespaces)
                 if let value = Int(factor) { return product * value }
-                guard let value = config[factor]?.intValue else {
-                    throw ConvertError.internalError("\(name): shape of \(tensor) needs config field '\(factor)'")
+                guard let value = sizes[factor] else {
+                    throw ConvertError.internalError("\(name): shape of \(tensor) needs size '\(factor)'")
                 }
                 return product * value
             }

@@ -57,18 +57,19 @@ struct InspectCommand: ParsableCommand {
     private func inspectCheckpoint(_ url: URL) throws {
         let set = try CheckpointSet.open([file])
         let infos = set.keys.compactMap { set.tensors[$0]?.info }.filter { keep($0.name) }
-        let detected = try? Families.detect(keys: set.keys, files: [url.lastPathComponent])
+        let detected = (try? Families.detect(keys: set.keys, files: [url.lastPathComponent])) ?? []
+        let components = detected.map { "\($0.component): \($0.spec.keyMapName), \($0.layout) layout" }
         if json {
             let object: JSONValue = .object([
-                "family": detected.map { .string($0.family) } ?? .null,
-                "layout": detected.map { .string($0.layout) } ?? .null,
+                "components": .array(components.map { .string($0) }),
+                "metadata": .object(set.readers.first?.metadata.mapValues { .string($0) } ?? [:]),
                 "config": set.configs.first.map(\.json) ?? .null,
                 "tensors": .array(infos.map { .object(["name": .string($0.name), "dtype": .string($0.dtype), "shape": .array($0.shape.map { .int($0) })]) }),
             ])
             print(object.description)
             return
         }
-        print("\(file): \(infos.count) tensors; family \(detected?.family ?? "not recognised")\(detected.map { ", \($0.layout) layout" } ?? "")")
+        print("\(file): \(infos.count) tensors; " + (components.isEmpty ? "model not recognised" : components.joined(separator: "; ")))
         for (url, config) in set.configs { print("config (\(url.lastPathComponent)): \(config)") }
         var bytes: [String: Int] = [:]
         for info in infos { bytes[info.dtype, default: 0] += Converter.sourceBytes(info) }

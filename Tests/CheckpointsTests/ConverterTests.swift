@@ -14,18 +14,62 @@ import VKQ
         return try VKQFile(url: output)
     }
 
+    /// (official inputs, diffusers inputs, component, family) for every fixture model.
+    static let layoutPairs: [([String], [String], String?, String)] = [
+        ([official], [diffusers], nil, "wan2.1-vace"),
+        ([Fixtures.path("wan_vae/official/Wan2.1_VAE.safetensors")], [Fixtures.path("wan_vae/diffusers/vae")], nil, "wan2.1-vae"),
+        ([Fixtures.path("ltx/official/ltx-video-2b-v0.9-tiny.safetensors")], [Fixtures.path("ltx/diffusers")], "transformer", "ltx-video-0.9"),
+        ([Fixtures.path("ltx/official/ltx-video-2b-v0.9-tiny.safetensors")], [Fixtures.path("ltx/diffusers")], "vae", "ltx-video-vae-0.9"),
+    ]
+
     @Test(arguments: [(Recipe.Precision.f32, 0), (.q8, 0), (.q8, 32), (.bf16, 0)])
     func officialAndDiffusersLayoutsGiveIdenticalTensors(precision: Recipe.Precision, group: Int) throws {
+        for (official, diffusers, component, family) in Self.layoutPairs {
+            try compareLayouts(official, diffusers, component: component, family: family, precision: precision, group: group)
+        }
+    }
+
+    func compareLayouts(_ official: [String], _ diffusers: [String], component: String?, family: String, precision: Recipe.Precision, group: Int) throws {
         let dir = try Fixtures.temporaryDirectory()
-        let a = try convert([Self.official], "official.vkq", precision: precision, group: group, in: dir)
-        let b = try convert([Self.diffusers], "diffusers.vkq", precision: precision, group: group, in: dir)
-        #expect(a.header.family == "wan2.1-vace" && b.header.family == "wan2.1-vace")
+        func run(_ inputs: [String], _ name: String) throws -> VKQFile {
+            var options = Converter.Options(output: dir.appending(path: name), recipe: try Recipe(precision: precision, group: group), component: component)
+            options.parallelism = 2
+            _ = try Converter.convert(inputs: inputs, options: options)
+            return try VKQFile(url: options.output)
+        }
+        let a = try run(official, "official.vkq"), b = try run(diffusers, "diffusers.vkq")
+        #expect(a.header.family == family && b.header.family == family)
         #expect(a.header.config == b.header.config)
         #expect(a.tensors.map(\.name) == b.tensors.map(\.name))
         for (x, y) in zip(a.tensors, b.tensors) {
             #expect(x.shape == y.shape && x.dtype == y.dtype && x.group == y.group, "\(x.name)")
-            #expect(x.data.xxh3 == y.data.xxh3 && x.scales?.xxh3 == y.scales?.xxh3, "\(x.name): stored bytes differ")
+            #expect(x.data.xxh3 == y.data.xxh3 && x.scales?.xxh3 == y.scales?.xxh3, "\(family) \(x.name): stored bytes differ")
         }
+    }
+
+    @Test func vaceLTXIsDetectedFromItsContextBlocks() throws {
+        // The LTX fixture plus one VACE context block at layer 0 (a copy of block 0 with its projections).
+        let source = try SafetensorsFile(url: Fixtures.url("ltx/official/ltx-video-2b-v0.9-tiny.safetensors"))
+        let prefix = "model.diffusion_model."
+        var tensors = try source.names.filter { $0.hasPrefix(prefix) }.map { SafetensorsWriter.Tensor(name: $0, shape: source.entry($0)!.shape, floats: try source.floats($0)) }
+        for t in tensors where t.name.hasPrefix(prefix + "transformer_blocks.0.") {
+            tensors.append(.init(name: t.name.replacingOccurrences(of: "transformer_blocks.0.", with: "transformer_context_blocks.0."), dtype: t.dtype, shape: t.shape, bytes: t.bytes))
+        }
+        let inner = 64
+        for name in ["before_proj", "after_proj"] {
+            tensors.append(.init(name: prefix + "transformer_context_blocks.0.\(name).weight", shape: [inner, inner], floats: (0 ..< inner * inner).map { Float($0 % 7) / 7 }))
+            tensors.append(.init(name: prefix + "transformer_context_blocks.0.\(name).bias", shape: [inner], floats: .init(repeating: 0.1, count: inner)))
+        }
+        tensors.append(.init(name: prefix + "patchify_context_proj.weight", shape: [inner, 384], floats: .init(repeating: 0.01, count: inner * 384)))
+        tensors.append(.init(name: prefix + "patchify_context_proj.bias", shape: [inner], floats: .init(repeating: 0, count: inner)))
+        let dir = try Fixtures.temporaryDirectory()
+        let input = dir.appending(path: "vace-ltx.safetensors")
+        try SafetensorsWriter(tensors: tensors, metadata: source.metadata).write(to: input)
+        let vkq = try convert([input.path], "vace-ltx.vkq", in: dir)
+        #expect(vkq.header.family == "vace-ltx-video-0.9")
+        #expect(vkq.header.config["context_num_layers"] == .array([.int(0)]))
+        #expect(vkq.header.config["in_context_channels"]?.intValue == 384)
+        #expect(try vkq.record("transformer_context_blocks.0.attn2.to_k.weight").shape == [64, 64])
     }
 
     @Test func f32ConversionIsExactAndConfigComesFromTheFile() throws {
@@ -135,15 +179,14 @@ import VKQ
         try expectConvertError(["/nonexistent/model.safetensors"], containing: ["/nonexistent/model.safetensors", "no such file"])
     }
 
-    @Test func ltxIsRecognisedButNotYetConverted() throws {
-        try expectConvertError([Fixtures.path("ltx/official/ltx-video-2b-v0.9-tiny.safetensors")], containing: ["ltx-video-0.9", "not supported"])
-    }
-
     @Test func familyDetectionFromKeys() throws {
-        #expect(try Families.detect(keys: ["head.modulation", "blocks.0.modulation"], files: []).family == "wan2.1-t2v")
-        #expect(try Families.detect(keys: ["model.diffusion_model.head.modulation", "model.diffusion_model.vace_blocks.0.after_proj.bias"], files: []).family == "wan2.1-vace")
-        let diffusers = try Families.detect(keys: ["condition_embedder.time_proj.weight", "vace_blocks.0.proj_out.bias"], files: [])
-        #expect(diffusers.family == "wan2.1-vace" && diffusers.layout == "diffusers")
+        func detect(_ keys: [String]) throws -> [String] { try Families.detect(keys: keys, files: []).map(\.label) }
+        #expect(try detect(["head.modulation", "blocks.0.modulation"]) == ["wan2.1-transformer (official layout)"])
+        #expect(try detect(["model.diffusion_model.head.modulation"]) == ["wan2.1-transformer (official layout)"])
+        #expect(try detect(["condition_embedder.time_proj.weight"]) == ["wan2.1-transformer (diffusers layout)"])
+        #expect(try detect(["encoder.conv1.weight", "decoder.upsamples.0.residual.0.gamma"]) == ["wan2.1-vae (official layout)"])
+        #expect(try detect(["model.diffusion_model.patchify_proj.weight", "vae.encoder.conv_in.conv.weight"])
+                == ["ltx-video-transformer (official layout)", "ltx-video-vae (official layout)"])
         #expect(throws: ConvertError.self) { try Families.detect(keys: ["foo.weight"], files: ["x.safetensors"]) }
     }
 }
