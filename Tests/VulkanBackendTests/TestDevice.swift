@@ -1,0 +1,30 @@
+import Testing
+@testable import VulkanBackend
+
+/// One device for the whole test run (what VACEKIT_DEVICE or the automatic choice picks; lavapipe on CI).
+enum TestDevice {
+    static let result = Result<VulkanDevice, VulkanError> { () throws(VulkanError) in try VulkanDevice() }
+
+    static var device: VulkanDevice? { try? result.get() }
+
+    /// False only when the machine has no Vulkan driver or no device: then device tests are skipped.
+    /// Any other failure to open the device leaves this true, so the tests run and fail loudly.
+    static var available: Bool {
+        switch result {
+        case .failure(.noDriver), .failure(.noDevice): return false
+        default: return true
+        }
+    }
+
+    static let skipReason: Comment = "no Vulkan driver or device on this machine"
+}
+
+/// Deterministic values in [-range, range] (a 64-bit LCG), so failures reproduce.
+func pseudoRandomFloats(count: Int, seed: UInt64, range: Float = 100) -> [Float] {
+    var state = seed
+    return (0..<count).map { _ in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        let unit = Float(state >> 40) / Float(1 << 24)  // [0, 1)
+        return (unit * 2 - 1) * range
+    }
+}
