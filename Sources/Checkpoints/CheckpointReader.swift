@@ -24,9 +24,20 @@ public protocol CheckpointReader: AnyObject, Sendable {
     var metadata: [String: String] { get }
     /// A tensor's values as f32 (dequantized if stored quantized). Errors name the file and tensor.
     func floats(_ name: String) throws -> [Float]
+    /// Drops the memory-mapped pages of a tensor already read, so that streaming a large file does
+    /// not grow the resident set (the pages stay in the page cache).
+    func releasePages(_ name: String)
+}
+
+extension CheckpointReader {
+    public func releasePages(_ name: String) {}
 }
 
 extension SafetensorsFile: CheckpointReader {
+    public func releasePages(_ name: String) {
+        if let entry = entry(name) { mapped.dropPages(entry.range) }
+    }
+
     public var tensorInfos: [CheckpointTensorInfo] {
         entries.map { CheckpointTensorInfo(name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape) }
     }

@@ -115,6 +115,7 @@ public struct Converter {
                 let located = sources[i]
                 results.set(i, Result {
                     let values = try located.reader.floats(located.info.name)
+                    located.reader.releasePages(located.info.name)
                     let bad = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
                     if bad > 0 && !options.allowNonfinite {
                         throw ConvertError.nonFinite(tensor.name, source: "\(located.reader.url.lastPathComponent):\(located.info.name)", count: bad)
@@ -143,7 +144,7 @@ public struct Converter {
             worst: errors.sorted { $0.1 > $1.1 }.prefix(5).map { "\($0.0) \(String(format: "%.3e", $0.1))" })
         let sources = try set.files.map { url in
             let file = try MappedFile(url: url)
-            return SourceFile(name: url.lastPathComponent, size: file.size, xxh3: Checksum.xxh3Hex(file.bytes))
+            return SourceFile(name: url.lastPathComponent, size: file.size, xxh3: Checksum.hex(file.xxh3()))
         }
         let header = try writer.finish(family: family, component: keyMap.component, config: config, source: sources,
                                        converter: ConverterInfo(version: VaceKitVersion.string, recipe: options.recipe.description, quantization: summary))

@@ -5,13 +5,23 @@ enum FloatDecoding {
     static func decode(_ bytes: UnsafeRawBufferPointer, dtype: SafetensorsDType, tensor: String, file: URL) throws -> [Float] {
         switch dtype {
         case .f32:
-            return (0 ..< bytes.count / 4).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            return [Float](unsafeUninitializedCapacity: bytes.count / 4) { out, count in
+                _ = UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)
+                count = bytes.count / 4
+            }
         case .f64:
             return (0 ..< bytes.count / 8).map { Float(Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))) }
         case .f16:
             return (0 ..< bytes.count / 2).map { Float(Float16(bitPattern: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) }
         case .bf16:
-            return (0 ..< bytes.count / 2).map { Float(bitPattern: UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) << 16) }
+            let n = bytes.count / 2
+            return [Float](unsafeUninitializedCapacity: n) { out, count in
+                for i in 0 ..< n {
+                    let bits = UInt16(bytes[2 * i]) | UInt16(bytes[2 * i + 1]) << 8
+                    out[i] = Float(bitPattern: UInt32(bits) << 16)
+                }
+                count = n
+            }
         case .f8e4m3:
             return bytes.map(float8E4M3)
         default:

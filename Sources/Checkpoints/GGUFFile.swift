@@ -201,6 +201,10 @@ public final class GGUFFile: @unchecked Sendable {
 }
 
 extension GGUFFile: CheckpointReader {
+    public func releasePages(_ name: String) {
+        if let entry = entry(name) { file.dropPages(entry.range) }
+    }
+
     public var tensorInfos: [CheckpointTensorInfo] {
         entries.map { CheckpointTensorInfo(name: $0.name, dtype: $0.type.name, shape: $0.shape) }
     }

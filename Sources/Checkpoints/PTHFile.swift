@@ -80,12 +80,18 @@ public final class PTHFile: @unchecked Sendable {
         if entry.isContiguous {
             return try FloatDecoding.decode(slice(entry, from: entry.storageOffset, count: entry.elementCount), dtype: entry.dtype, tensor: name, file: url)
         }
-        let gathered = try PTHStridedGather.gather(entry, storage: archive.data(archive.entry(named: entry.storageEntry)!))
+        let gathered = try PTHStridedGather.gather(entry, storage: storage(of: entry))
         return try gathered.withUnsafeBytes { try FloatDecoding.decode($0, dtype: entry.dtype, tensor: name, file: url) }
     }
 
+    /// The storage member's bytes; its presence, method and size were checked when the file opened.
+    private func storage(of entry: PTHTensorEntry) throws -> UnsafeRawBufferPointer {
+        guard let member = archive.entry(named: entry.storageEntry) else { throw PTHError.missingStorage(url, entry.name, entry: entry.storageEntry) }
+        return try archive.data(member)
+    }
+
     private func slice(_ entry: PTHTensorEntry, from element: Int, count: Int) throws -> UnsafeRawBufferPointer {
-        let storage = try archive.data(archive.entry(named: entry.storageEntry)!)
+        let storage = try storage(of: entry)
         let size = entry.dtype.byteSize
         return UnsafeRawBufferPointer(rebasing: storage[element * size ..< (element + count) * size])
     }
@@ -155,6 +161,13 @@ public final class PTHFile: @unchecked Sendable {
 }
 
 extension PTHFile: CheckpointReader {
+    /// Releases the pages of the tensor's whole storage: views sharing it stay correct (the pages
+    /// fault back in), they only cost a re-read from the page cache.
+    public func releasePages(_ name: String) {
+        guard let entry = entry(name), let member = archive.entry(named: entry.storageEntry) else { return }
+        archive.releasePages(member)
+    }
+
     public var tensorInfos: [CheckpointTensorInfo] {
         entries.map { CheckpointTensorInfo(name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape) }
     }

@@ -13,30 +13,40 @@ enum PTHStateDict {
     }
 
     static let wrapperKeys = ["state_dict", "model", "module"]
-    /// Nesting deeper than this is not a state dict; the limit also stops a self-referencing dict.
+    /// Nesting deeper than this is not a state dict.
     static let maxDepth = 16
 
     static func flatten(_ root: PickleValue) -> Flattened {
         var value = root
-        while case .dict(let dict) = value, !dict.values.contains(where: \.isTensor),
-              let inner = wrapperKeys.lazy.compactMap({ dict.value(forKey: $0) }).first(where: \.isDict) {
+        for _ in 0 ..< maxDepth {  // bounded: `d = {"model": d}` is a legal pickle
+            guard case .dict(let dict) = value, !dict.values.contains(where: \.isTensor),
+                  let inner = wrapperKeys.lazy.compactMap({ dict.value(forKey: $0) }).first(where: \.isDict) else { break }
             value = inner
         }
         var result = Flattened()
-        var seen = Set<String>()
-        flatten(value, prefix: "", depth: 0, into: &result, seen: &seen)
+        // A bare `torch.save(tensor)` has no name to give its tensor: not a checkpoint.
+        guard value.isDict else { return result }
+        var walk = Walk()
+        flatten(value, prefix: "", depth: 0, into: &result, walk: &walk)
         return result
     }
 
-    private static func flatten(_ value: PickleValue, prefix: String, depth: Int, into result: inout Flattened, seen: inout Set<String>) {
+    /// Names already given, and dicts already entered: a pickle can make a dict contain itself (or
+    /// one dict appear under many keys), which must not loop or blow up; a real state dict never does.
+    private struct Walk {
+        var names = Set<String>()
+        var dicts = Set<ObjectIdentifier>()
+    }
+
+    private static func flatten(_ value: PickleValue, prefix: String, depth: Int, into result: inout Flattened, walk: inout Walk) {
         switch value {
         case .tensor(let tensor):
             // The first of two equal names wins (`{"a.b": t, "a": {"b": u}}` is not a real checkpoint).
-            if seen.insert(prefix).inserted { result.tensors.append((prefix, tensor)) }
-        case .dict(let dict) where depth < maxDepth:
+            if walk.names.insert(prefix).inserted { result.tensors.append((prefix, tensor)) }
+        case .dict(let dict) where depth < maxDepth && walk.dicts.insert(ObjectIdentifier(dict)).inserted:
             for (key, item) in dict.entries {
                 guard let text = key.keyText else { continue }
-                flatten(item, prefix: prefix.isEmpty ? text : prefix + "." + text, depth: depth + 1, into: &result, seen: &seen)
+                flatten(item, prefix: prefix.isEmpty ? text : prefix + "." + text, depth: depth + 1, into: &result, walk: &walk)
             }
         case .int(let i): result.scalars[prefix] = String(i)
         case .float(let f): result.scalars[prefix] = String(f)

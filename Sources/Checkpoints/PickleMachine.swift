@@ -244,7 +244,7 @@ struct PickleMachine {
     /// A little-endian length field; anything longer than the pickle itself is corrupt.
     private mutating func length(_ count: Int) throws -> Int {
         let value = try unsigned(count)
-        guard value <= UInt64(bytes.count) else { throw fail("length \(value) is larger than data.pkl") }
+        guard value <= UInt64(bytes.count) else { throw fail("length \(value) runs past the end of data.pkl (truncated?)") }
         return Int(value)
     }
 

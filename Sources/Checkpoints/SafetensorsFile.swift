@@ -39,6 +39,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Entries in file order (by data offset).
     public let entries: [SafetensorsEntry]
     private let file: MappedFile
+    var mapped: MappedFile { file }
     private let index: [String: Int]
 
     /// Headers above this size are refused: real checkpoints stay well under 10 MB.

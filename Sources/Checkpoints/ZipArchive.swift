@@ -78,6 +78,12 @@ public final class ZipArchive: @unchecked Sendable {
         return file.slice(entry.dataRange)
     }
 
+    /// Lets the kernel drop an entry's mapped pages from this process's resident set (they stay in the
+    /// page cache and fault back in if read again), so streaming an 11 GB archive keeps memory flat.
+    public func releasePages(_ entry: ZipEntry) {
+        file.dropPages(entry.dataRange)
+    }
+
     /// The end-of-central-directory record is the last 22 bytes, unless a comment (≤ 65535 bytes) follows.
     private static func findEndOfCentralDirectory(_ bytes: UnsafeRawBufferPointer, url: URL) throws -> Int {
         guard bytes.count >= 22 else { throw ZipError.notZip(url, "\(bytes.count) bytes is too short for a ZIP archive (truncated?)") }

@@ -22,7 +22,7 @@ public enum Quantization {
     public static func quantizeQ8(_ weights: [Float], rows: Int, columns: Int, group requested: Int) -> Q8 {
         precondition(weights.count == rows * columns)
         let group = effectiveGroup(requested, columns: columns)
-        let groups = rows * (columns / max(group, 1))
+        let groups = group > 0 ? weights.count / group : 0
         var values = [Int8](repeating: 0, count: weights.count)
         var scales = [Float16](repeating: 0, count: groups)
         var errorSquared = 0.0, normSquared = 0.0
@@ -36,13 +36,17 @@ public enum Quantization {
                     scales[g] = scale
                     let s = Float(scale)
                     let inverse: Float = s > 0 ? 1 / s : 0
+                    // Float sums per group (vectorisable), Double across groups.
+                    var groupError: Float = 0, groupNorm: Float = 0
                     for i in start ..< start + group {
-                        let level = max(-127, min(127, (w[i] * inverse).rounded()))
+                        let level = max(-127, min(127, (w[i] * inverse).rounded(.toNearestOrEven)))
                         q[i] = Int8(level)
-                        let error = Double(level * s - w[i])
-                        errorSquared += error * error
-                        normSquared += Double(w[i]) * Double(w[i])
+                        let error = level * s - w[i]
+                        groupError += error * error
+                        groupNorm += w[i] * w[i]
                     }
+                    errorSquared += Double(groupError)
+                    normSquared += Double(groupNorm)
                 }
             }
         }

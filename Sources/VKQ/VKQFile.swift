@@ -103,7 +103,9 @@ public final class VKQFile: @unchecked Sendable {
             let t = tensors[i]
             for (blob, label) in [(t.data, "data"), (t.scales, "scales")] {
                 guard let blob else { continue }
-                if Checksum.xxh3Hex(file.slice(blob.offset ..< blob.offset + blob.length)) != blob.xxh3 { failures.append((i, label)) }
+                let range = blob.offset ..< blob.offset + blob.length
+                if Checksum.xxh3Hex(file.slice(range)) != blob.xxh3 { failures.append((i, label)) }
+                file.dropPages(range)  // verifying a large file must not make it resident
             }
         }
         if let first = failures.values.min(by: { $0.0 < $1.0 }) {
