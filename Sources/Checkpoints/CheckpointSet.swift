@@ -52,7 +52,7 @@ public struct CheckpointSet {
         if let index = names.first(where: { $0.hasSuffix(".safetensors.index.json") }) {
             try addFile(dir.appending(path: index))
         } else {
-            for name in names where name.hasSuffix(".safetensors") || name.hasSuffix(".pth") || name.hasSuffix(".gguf") {
+            for name in names where name.hasSuffix(".safetensors") || Self.readerFactories.contains(where: { name.hasSuffix($0.suffix) }) {
                 try addFile(dir.appending(path: name))
             }
         }
@@ -108,5 +108,8 @@ public struct CheckpointSet {
     }
 
     /// Formats beyond safetensors, by file suffix.
-    nonisolated(unsafe) static var readerFactories: [(suffix: String, open: (URL) throws -> any CheckpointReader)] = []
+    static let readerFactories: [(suffix: String, open: @Sendable (URL) throws -> any CheckpointReader)] = [
+        (".pth", { try PTHFile(url: $0) }), (".pt", { try PTHFile(url: $0) }), (".ckpt", { try PTHFile(url: $0) }),
+        (".gguf", { try GGUFFile(url: $0) }),
+    ]
 }

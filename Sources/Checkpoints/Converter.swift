@@ -114,14 +114,21 @@ public struct Converter {
                 let tensor = batch[i]
                 let located = sources[i]
                 results.set(i, Result {
+                    let dtype = options.recipe.dtype(for: tensor.name, role: tensor.role)
+                    // A GGUF Q8_0 source kept as q8 group 32 is copied block for block: no second rounding.
+                    if dtype == .q8(group: 32), let gguf = located.reader as? GGUFFile, tensor.shape.last.map({ $0 % 32 == 0 }) == true,
+                       let blocks = try gguf.q8_0Blocks(located.info.name) {
+                        gguf.releasePages(located.info.name)
+                        return try EncodedTensor.q8(name: tensor.name, shape: tensor.shape, values: blocks.values, scales: blocks.scales, group: 32,
+                                                    zstdLevel: options.recipe.zstdLevel, sourceName: located.info.name, sourceDType: located.info.dtype)
+                    }
                     let values = try located.reader.floats(located.info.name)
                     located.reader.releasePages(located.info.name)
                     let bad = values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
                     if bad > 0 && !options.allowNonfinite {
                         throw ConvertError.nonFinite(tensor.name, source: "\(located.reader.url.lastPathComponent):\(located.info.name)", count: bad)
                     }
-                    return try EncodedTensor.encode(name: tensor.name, shape: tensor.shape, values: values,
-                                                    as: options.recipe.dtype(for: tensor.name, role: tensor.role),
+                    return try EncodedTensor.encode(name: tensor.name, shape: tensor.shape, values: values, as: dtype,
                                                     zstdLevel: options.recipe.zstdLevel,
                                                     sourceName: located.info.name, sourceDType: located.info.dtype)
                 })
@@ -151,13 +158,19 @@ public struct Converter {
         let outputBytes = (try? FileManager.default.attributesOfItem(atPath: options.output.path)[.size] as? Int) ?? 0
         var warnings: [String] = []
         if detected.layout == "diffusers" { warnings.append("read the diffusers layout; names were mapped to the official ones") }
+        let lossy = Set(expected.compactMap { canonical[$0.name]?.info.dtype }.filter { GGMLType(name: $0)?.isLossy == true })
+        if !lossy.isEmpty {
+            warnings.append("the source holds \(lossy.sorted().joined(separator: ", ")) tensors: they were dequantized and re-quantized, so accuracy is bounded by the source's quantization")
+        }
         return Report(header: header, inputBytes: sources.reduce(0) { $0 + $1.size }, outputBytes: outputBytes,
                       seconds: Date().timeIntervalSince(start), bytesByDType: bytesByDType, warnings: warnings)
     }
 
+    /// Bytes a source tensor occupies in its file (for progress and throughput figures).
     public static func sourceBytes(_ info: CheckpointTensorInfo) -> Int {
-        let size = SafetensorsDType(rawValue: info.dtype)?.byteSize ?? 4
-        return info.shape.reduce(size, *)
+        let count = info.shape.reduce(1, *)
+        if let type = GGMLType(name: info.dtype), type.blockElements > 1 { return count / type.blockElements * type.blockBytes }
+        return count * (SafetensorsDType(rawValue: info.dtype)?.byteSize ?? 4)
     }
 
     static func scaleBytes(_ t: EncodedTensor) -> Int {

@@ -8,6 +8,12 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case q4_K = 12, q5_K = 13, q6_K = 14
     case f64 = 28, bf16 = 30
 
+    /// The type whose `name` is `name`.
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+
     /// ggml's name (`Q4_K`, `BF16`, …), used as the tensor's dtype text.
     public var name: String {
         switch self {

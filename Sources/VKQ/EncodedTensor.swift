@@ -15,6 +15,23 @@ public struct EncodedTensor: Sendable {
     public var sourceDType: String?
     public var quantizationError: Double?
 
+    /// An already-quantized q8 tensor (e.g. a GGUF Q8_0 source: int8 blocks of `group` with f16 scales),
+    /// stored without re-quantizing. `reference` (the values it came from, if known) gives the error figure.
+    public static func q8(name: String, shape: [Int], values: [Int8], scales: [Float16], group: Int, zstdLevel: Int32? = nil,
+                          sourceName: String? = nil, sourceDType: String? = nil) throws -> EncodedTensor {
+        var data = values.withUnsafeBytes { Array($0) }
+        var scaleBytes = scales.withUnsafeBytes { Array($0) }
+        let rawLength = data.count
+        if let level = zstdLevel {
+            data = try data.withUnsafeBytes { try Zstd.compress($0, level: level) }
+            scaleBytes = try Quantization.shuffleBytePlanes(scaleBytes).withUnsafeBytes { try Zstd.compress($0, level: level) }
+        }
+        // Lossless with respect to the source: the stored values are exactly the source's.
+        return EncodedTensor(name: name, shape: shape, dtype: .q8(group: group), encoding: zstdLevel == nil ? .raw : .zstd,
+                             data: data, scales: scaleBytes, rawDataLength: rawLength, sourceName: sourceName, sourceDType: sourceDType,
+                             quantizationError: 0)
+    }
+
     /// Encodes f32 `values` of `shape` as `dtype`, optionally compressed with zstd at `zstdLevel`.
     ///
     /// Values that do not fit the target format (an f32 weight beyond the f16 range) are an error
