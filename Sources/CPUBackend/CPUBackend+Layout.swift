@@ -1,0 +1,148 @@
+import Tensors
+
+extension CPUBackend {
+    public func reshape(_ x: Tensor, _ shape: Shape) throws -> Tensor {
+        guard shape.count == x.count else { throw TensorError("reshape", "\(x.shape) has \(x.count) elements, \(shape) needs \(shape.count)") }
+        return Tensor(shape: shape, dtype: x.dtype, storage: x.storage)
+    }
+
+    public func permute(_ x: Tensor, _ axes: [Int]) throws -> Tensor {
+        guard axes.sorted() == Array(0 ..< x.shape.rank) else { throw TensorError("permute", "axes \(axes) for rank \(x.shape.rank)") }
+        let shape = Shape(axes.map { x.shape[$0] })
+        let source = x.shape.strides
+        return try gather("permute", x, shape: shape, strides: axes.map { source[$0] }, offset: 0)
+    }
+
+    public func slice(_ x: Tensor, axis: Int, _ range: Range<Int>) throws -> Tensor {
+        guard (0 ..< x.shape.rank).contains(axis), range.lowerBound >= 0, range.upperBound <= x.shape[axis] else {
+            throw TensorError("slice", "\(range) of axis \(axis) of \(x.shape)")
+        }
+        var dims = x.shape.dims
+        dims[axis] = range.count
+        return try gather("slice", x, shape: Shape(dims), strides: x.shape.strides, offset: range.lowerBound * x.shape.strides[axis])
+    }
+
+    /// out[i] = x[offset + Σ index_d · strides_d]: the strided copy behind permute and slice.
+    private func gather(_ op: String, _ x: Tensor, shape: Shape, strides: [Int], offset: Int) throws -> Tensor {
+        let input = try values(x, op)
+        let (out, buffer) = allocate(shape)
+        let o = SharedPointer(buffer.pointer)
+        let width = shape.dims.last ?? 1, inner = strides.last ?? 1
+        let outer = Array(shape.dims.dropLast()), outerStrides = Array(strides.dropLast())
+        parallelRanges(shape.count / max(width, 1), minChunk: 16) { rows in
+            for row in rows {
+                var rest = row, source = offset
+                for d in stride(from: outer.count - 1, through: 0, by: -1) {
+                    source += rest % outer[d] * outerStrides[d]
+                    rest /= outer[d]
+                }
+                for j in 0 ..< width { o[row * width + j] = input[source + j * inner] }
+            }
+        }
+        return out
+    }
+
+    public func concat(_ tensors: [Tensor], axis: Int) throws -> Tensor {
+        guard let first = tensors.first, (0 ..< first.shape.rank).contains(axis) else { throw TensorError("concat", "nothing to concatenate on axis \(axis)") }
+        for t in tensors where t.shape.rank != first.shape.rank || (0 ..< t.shape.rank).contains(where: { $0 != axis && t.shape[$0] != first.shape[$0] }) {
+            throw TensorError("concat", "\(t.shape) does not match \(first.shape) outside axis \(axis)")
+        }
+        var dims = first.shape.dims
+        dims[axis] = tensors.reduce(0) { $0 + $1.shape[axis] }
+        let (out, buffer) = allocate(Shape(dims))
+        let outer = dims[..<axis].reduce(1, *), inner = dims[(axis + 1)...].reduce(1, *)
+        var position = 0
+        for t in tensors {
+            let input = try values(t, "concat"), span = t.shape[axis] * inner
+            for o in 0 ..< outer {
+                (buffer.pointer + o * dims[axis] * inner + position).update(from: input.baseAddress! + o * span, count: span)
+            }
+            position += span
+        }
+        return out
+    }
+
+    public func pad(_ x: Tensor, axis: Int, before: Int, after: Int, mode: PadMode) throws -> Tensor {
+        guard (0 ..< x.shape.rank).contains(axis), before >= 0, after >= 0, mode == .zeros || x.shape[axis] > 0 else {
+            throw TensorError("pad", "axis \(axis) of \(x.shape) by (\(before), \(after))")
+        }
+        let input = try values(x, "pad")
+        var dims = x.shape.dims
+        let length = dims[axis]
+        dims[axis] += before + after
+        let (out, buffer) = allocate(Shape(dims))
+        let outer = dims[..<axis].reduce(1, *), inner = dims[(axis + 1)...].reduce(1, *)
+        for o in 0 ..< outer {
+            for i in 0 ..< dims[axis] {
+                let target = buffer.pointer + (o * dims[axis] + i) * inner
+                var source = i - before
+                if mode == .replicate { source = min(max(source, 0), length - 1) }
+                if source < 0 || source >= length {
+                    target.initialize(repeating: 0, count: inner)
+                } else {
+                    target.update(from: input.baseAddress! + (o * length + source) * inner, count: inner)
+                }
+            }
+        }
+        return out
+    }
+
+    public func interpolate(_ x: Tensor, size: [Int], mode: InterpolationMode) throws -> Tensor {
+        guard !size.isEmpty, size.count <= x.shape.rank, size.allSatisfy({ $0 > 0 }) else {
+            throw TensorError("interpolate", "size \(size) for \(x.shape)")
+        }
+        // Separable: one axis at a time (exact for nearest and for (tri)linear).
+        var current = x
+        for (i, target) in size.enumerated() {
+            let axis = x.shape.rank - size.count + i
+            if current.shape[axis] != target { current = try resizeAxis(current, axis: axis, to: target, mode: mode) }
+        }
+        return current.storage === x.storage ? try permute(x, Array(0 ..< x.shape.rank)) : current
+    }
+
+    /// PyTorch's `align_corners=False` source coordinate: (i + 0.5) · in/out − 0.5; nearest uses floor(i · in/out).
+    private func resizeAxis(_ x: Tensor, axis: Int, to target: Int, mode: InterpolationMode) throws -> Tensor {
+        let input = try values(x, "interpolate")
+        var dims = x.shape.dims
+        let length = dims[axis]
+        dims[axis] = target
+        let (out, buffer) = allocate(Shape(dims))
+        let outer = dims[..<axis].reduce(1, *), inner = dims[(axis + 1)...].reduce(1, *)
+        let ratio = Double(length) / Double(target)
+        for o in 0 ..< outer {
+            for i in 0 ..< target {
+                let row = buffer.pointer + (o * target + i) * inner
+                switch mode {
+                case .nearest:
+                    let s = min(Int(Double(i) * ratio), length - 1)
+                    row.update(from: input.baseAddress! + (o * length + s) * inner, count: inner)
+                case .linear:
+                    let position = max((Double(i) + 0.5) * ratio - 0.5, 0)
+                    let lo = min(Int(position), length - 1), hi = min(lo + 1, length - 1)
+                    let t = Float(position - Double(lo))
+                    let a = input.baseAddress! + (o * length + lo) * inner, b = input.baseAddress! + (o * length + hi) * inner
+                    for j in 0 ..< inner { row[j] = a[j] * (1 - t) + b[j] * t }
+                }
+            }
+        }
+        return out
+    }
+
+    public func mean(_ x: Tensor, axis: Int) throws -> Tensor {
+        guard (0 ..< x.shape.rank).contains(axis) else { throw TensorError("mean", "axis \(axis) of \(x.shape)") }
+        let input = try values(x, "mean")
+        var dims = x.shape.dims
+        let length = dims[axis]
+        dims[axis] = 1
+        let (out, buffer) = allocate(Shape(dims))
+        let inner = dims[(axis + 1)...].reduce(1, *), outer = dims[..<axis].reduce(1, *)
+        for o in 0 ..< outer {
+            for j in 0 ..< inner {
+                var sum = 0.0
+                for i in 0 ..< length { sum += Double(input[(o * length + i) * inner + j]) }
+                buffer.pointer[o * inner + j] = Float(sum / Double(max(length, 1)))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,43 @@
+import Tensors
+
+extension CPUBackend {
+    /// `x · Wᵀ + b`. f32 and widened weights: one OpenBLAS sgemm. q8 / bf16 weights: `QuantizedLinear`
+    /// (CKernels) when it is built for the weight, else the reference path below (dequantize a panel of
+    /// rows to f32, sgemm it), which tests keep as the yardstick of the fast path.
+    public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor?) throws -> Tensor {
+        guard weight.shape.rank == 2, let k = x.shape.dims.last, k == weight.shape[1] else {
+            throw TensorError("linear", "x \(x.shape) · Wᵀ with W \(weight.shape): inner dims differ")
+        }
+        let n = weight.shape[0], m = x.count / max(k, 1)
+        if let bias, bias.shape.count != n { throw TensorError("linear", "bias \(bias.shape) for \(n) outputs") }
+        let input = try values(x, "linear")
+        let (out, buffer) = allocate(Shape(x.shape.dims.dropLast() + [n]))
+        guard let stored = weight.storage as? HostWeight else { throw TensorError("linear", "weight does not belong to the CPU backend") }
+        if let w = stored.floats {
+            BLAS.sgemm(m: m, n: n, k: k, a: input.baseAddress!, lda: k, b: w.baseAddress!, ldb: k, transposeB: true, c: buffer.pointer, ldc: n)
+        } else {
+            linearByPanels(input.baseAddress!, m: m, k: k, weight: stored.data, n: n, out: buffer.pointer)
+        }
+        if let bias { try addRowVector(buffer.pointer, rows: m, values(bias, "linear")) }
+        return out
+    }
+
+    /// Reference path for stored (q8, bf16, f16) weights: 256 rows at a time to f32, then sgemm.
+    func linearByPanels(_ x: UnsafePointer<Float>, m: Int, k: Int, weight: WeightData, n: Int, out: UnsafeMutablePointer<Float>) {
+        let panel = 256
+        let scratch = HostBuffer(count: panel * k, pool: pool)
+        for start in stride(from: 0, to: n, by: panel) {
+            let rows = start ..< min(n, start + panel)
+            Dequantize.toFloat(weight, rows: rows, into: scratch.buffer)
+            BLAS.sgemm(m: m, n: rows.count, k: k, a: x, lda: k, b: scratch.pointer, ldb: k, transposeB: true, c: out + start, ldc: n)
+        }
+    }
+
+    func addRowVector(_ c: UnsafeMutablePointer<Float>, rows: Int, _ vector: UnsafeBufferPointer<Float>) {
+        let n = vector.count
+        let shared = SharedPointer(c)
+        parallelRanges(rows, minChunk: 16) { range in
+            for r in range { for j in 0 ..< n { shared[r * n + j] += vector[j] } }
+        }
+    }
+}

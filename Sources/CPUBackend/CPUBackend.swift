@@ -1,0 +1,55 @@
+import COpenBLAS
+import Foundation
+import Tensors
+
+/// The CPU backend: f32 activations in pooled host buffers, weights used in place from the .vkq memory
+/// map, OpenBLAS for f32 GEMM and the CKernels for q8 / bf16 weights. Each op family lives in its own
+/// file (`CPUBackend+Linear.swift`, `+Elementwise`, `+Norms`, `+Attention`, `+Conv`, `+Layout`).
+public final class CPUBackend: Backend, @unchecked Sendable {
+    let pool = BufferPool()
+
+    public init() {}
+
+    public var name: String { "cpu (OpenBLAS \(BLAS.coreName), \(ProcessInfo.processInfo.activeProcessorCount) threads)" }
+
+    // MARK: storage
+
+    func allocate(_ shape: Shape) -> (Tensor, HostBuffer) {
+        let buffer = HostBuffer(count: shape.count, pool: pool)
+        return (Tensor(shape: shape, dtype: .f32, storage: buffer), buffer)
+    }
+
+    /// The f32 values of an activation (or an f32 / widened weight) of this backend.
+    func values(_ t: Tensor, _ op: String) throws -> UnsafeBufferPointer<Float> {
+        if let buffer = t.storage as? HostBuffer { return UnsafeBufferPointer(buffer.buffer) }
+        if let weight = t.storage as? HostWeight, let floats = weight.floats { return floats }
+        if t.storage is HostWeight { throw TensorError(op, "a \(t.dtype) weight cannot be used as an activation") }
+        throw TensorError(op, "tensor does not belong to the CPU backend")
+    }
+
+    public func tensor(_ values: [Float], _ shape: Shape) throws -> Tensor {
+        guard values.count == shape.count else { throw TensorError("tensor", "\(values.count) values for shape \(shape)") }
+        let (t, buffer) = allocate(shape)
+        _ = buffer.buffer.initialize(from: values)
+        return t
+    }
+
+    public func floats(_ t: Tensor) throws -> [Float] {
+        if let weight = t.storage as? HostWeight, weight.floats == nil {
+            var out = [Float](repeating: 0, count: t.count)
+            out.withUnsafeMutableBufferPointer { Dequantize.toFloat(weight.data, into: $0) }
+            return out
+        }
+        return Array(try values(t, "floats"))
+    }
+
+    public func weight(_ data: WeightData) throws -> Tensor {
+        guard data.data.count == data.shape.count * data.dtype.elementSize else {
+            throw TensorError("weight", "\(data.name): \(data.data.count) bytes for \(data.shape) of \(data.dtype)")
+        }
+        // q8 and bf16 stay in their stored form for the kernels; f16 (and everything of rank != 2,
+        // i.e. norms, biases, conv kernels) is widened to f32 once.
+        let keepsStoredForm = data.shape.rank == 2 && (data.dtype.isQuantized || data.dtype == .bf16)
+        return Tensor(shape: data.shape, dtype: data.dtype, storage: HostWeight(data, widen: !keepsStoredForm))
+    }
+}

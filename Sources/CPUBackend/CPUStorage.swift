@@ -1,0 +1,60 @@
+import Tensors
+
+/// Common base of the CPU backend's storages (lets the backend check a tensor is its own).
+class TensorStorageBase: TensorStorage, @unchecked Sendable {}
+
+/// A weight as the CPU uses it: f32 values (f32 weights in place from the memory map; f16 and bf16
+/// widened once at load unless a kernel reads them directly) or q8 bytes + scales in place.
+final class HostWeight: TensorStorageBase, @unchecked Sendable {
+    let data: WeightData
+    /// f32 values when the weight is used through OpenBLAS (f32, f16 and conv weights).
+    let floats: UnsafeBufferPointer<Float>?
+    private let ownedFloats: UnsafeMutableBufferPointer<Float>?
+
+    init(_ data: WeightData, widen: Bool) {
+        self.data = data
+        if data.dtype == .f32 {
+            floats = data.data.bindMemory(to: Float.self)
+            ownedFloats = nil
+        } else if widen {
+            let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: data.shape.count)
+            Dequantize.toFloat(data, into: values)
+            ownedFloats = values
+            floats = UnsafeBufferPointer(values)
+        } else {
+            floats = nil
+            ownedFloats = nil
+        }
+    }
+
+    deinit { ownedFloats?.deallocate() }
+}
+
+/// Stored weight formats → f32.
+enum Dequantize {
+    static func toFloat(_ w: WeightData, into out: UnsafeMutableBufferPointer<Float>) {
+        toFloat(w, rows: 0 ..< (w.shape.dims.first ?? 1), into: out)
+    }
+
+    /// Rows `rows` of a weight (seen as `[rows, columns]`) into `out` (row-major, `rows.count × columns`).
+    static func toFloat(_ w: WeightData, rows: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) {
+        let columns = w.shape.dims.dropFirst().reduce(1, *)
+        let start = rows.lowerBound * columns, n = rows.count * columns
+        switch w.dtype {
+        case .f32:
+            let src = w.data.bindMemory(to: Float.self)
+            for i in 0 ..< n { out[i] = src[start + i] }
+        case .f16:
+            let src = w.data.bindMemory(to: Float16.self)
+            for i in 0 ..< n { out[i] = Float(src[start + i]) }
+        case .bf16:
+            let src = w.data.bindMemory(to: UInt16.self)
+            for i in 0 ..< n { out[i] = Float(bitPattern: UInt32(src[start + i]) << 16) }
+        case .q8(let requested):
+            let group = requested == 0 || columns % requested != 0 ? columns : requested
+            let q = w.data.bindMemory(to: Int8.self)
+            let scales = w.scales!.bindMemory(to: Float16.self)
+            for i in 0 ..< n { out[i] = Float(q[start + i]) * Float(scales[(start + i) / group]) }
+        }
+    }
+}
