@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "CPUBackend", dependencies: ["Tensors", "COpenBLAS", "CKernels"]),
         .target(name: "VulkanBackend", dependencies: ["Tensors", "CVulkan"], plugins: ["GLSLCompile"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
+        // The op table and float64 references every backend's tests run (test support, not shipped).
+        .target(name: "BackendConformance", dependencies: ["Tensors", "VKQ"]),
         .executableTarget(
             name: "vacekit",
             dependencies: [
@@ -45,8 +47,8 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "VKQTests", dependencies: ["VKQ"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints"]),
-        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend"]),
-        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend"]),
+        .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "BackendConformance"]),
+        .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
     ]
 )

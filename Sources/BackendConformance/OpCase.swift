@@ -1,0 +1,94 @@
+import Foundation
+import Tensors
+import VKQ
+
+/// One row of the op table: builds random inputs (seeded), runs the op on a backend, and computes the
+/// float64 reference from the same inputs. Shared by every backend's tests (the test-backend-ops idea).
+public struct OpCase: Sendable, CustomStringConvertible {
+    /// How a result is judged: layout ops move values (exact), math ops accumulate rounding, and
+    /// q8 matmuls may also quantize activations (W8A8).
+    public enum Kind: Sendable { case layout, math, quantizedMatmul }
+
+    public let name: String
+    public let kind: Kind
+    let run: @Sendable (any Backend, inout SeededRandom) throws -> (actual: [Float], expected: [Double])
+
+    public var description: String { name }
+
+    public struct Result: Sendable {
+        public var relativeL2: Double
+        public var maxAbs: Double
+    }
+
+    /// Runs the case with `seed` and measures ‖actual − expected‖ / ‖expected‖ and max |actual − expected|.
+    public func evaluate(on backend: any Backend, seed: UInt64) throws -> Result {
+        var random = SeededRandom(seed: seed)
+        let (actual, expected) = try run(backend, &random)
+        guard actual.count == expected.count else {
+            throw TensorError(name, "produced \(actual.count) values, the reference \(expected.count)")
+        }
+        var diff = 0.0, norm = 0.0, worst = 0.0
+        for (a, e) in zip(actual, expected) {
+            let d = Double(a) - e
+            if !d.isFinite { return Result(relativeL2: .infinity, maxAbs: .infinity) }
+            diff += d * d
+            norm += e * e
+            worst = max(worst, abs(d))
+        }
+        return Result(relativeL2: norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot(), maxAbs: worst)
+    }
+}
+
+/// SplitMix64 → uniform [-1, 1); printed seeds reproduce a failing case.
+public struct SeededRandom: Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    public mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+    public mutating func values(_ count: Int, scale: Float = 1) -> [Float] { (0 ..< count).map { _ in uniform() * scale } }
+}
+
+/// Weight bytes in memory of their own, alive for as long as a backend holds the weight.
+final class ByteBox: @unchecked Sendable {
+    let data: UnsafeRawBufferPointer
+    let scales: UnsafeRawBufferPointer?
+    init(_ data: [UInt8], _ scales: [UInt8]?) {
+        self.data = Self.copy(data)
+        self.scales = scales.map(Self.copy)
+    }
+    private static func copy(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        buffer.copyMemory(from: bytes.withUnsafeBytes { $0 })
+        return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0 ..< bytes.count])
+    }
+    deinit {
+        UnsafeMutableRawPointer(mutating: data.baseAddress)?.deallocate()
+        if let scales { UnsafeMutableRawPointer(mutating: scales.baseAddress)?.deallocate() }
+    }
+}
+
+extension OpCase {
+    /// A weight of `shape` stored as `dtype`, and the exact values it holds (after rounding/quantization).
+    static func weight(_ backend: any Backend, _ values: [Float], _ shape: [Int], _ dtype: DType) throws -> (Tensor, [Double]) {
+        let encoded = try EncodedTensor.encode(name: "w", shape: shape, values: values, as: dtype)
+        let box = ByteBox(encoded.data, encoded.scales)
+        let stored: [Double]
+        switch encoded.dtype {
+        case .f32: stored = values.map(Double.init)
+        case .f16: stored = values.map { Double(Float(Float16($0))) }
+        case .bf16: stored = values.map { Double(Quantization.floatFromBF16(Quantization.bf16Bits($0))) }
+        case .q8(let group):
+            let (rows, columns) = VKQLayout.matrixShape(shape)
+            stored = Quantization.dequantizeQ8(values: box.data.bindMemory(to: Int8.self), scales: box.scales!.bindMemory(to: Float16.self),
+                                               rows: rows, columns: columns, group: group == 0 ? columns : group).map(Double.init)
+        }
+        let tensor = try backend.weight(WeightData(name: "w", shape: Shape(shape), dtype: encoded.dtype, data: box.data, scales: box.scales, owner: box))
+        return (tensor, stored)
+    }
+}
