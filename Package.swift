@@ -35,12 +35,14 @@ let package = Package(
         .target(name: "CPUBackend", dependencies: ["Tensors", "COpenBLAS", "CKernels"]),
         .target(name: "VulkanBackend", dependencies: ["Tensors", "CVulkan"], plugins: ["GLSLCompile"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
+        // Models are written against the Backend protocol only (../shared/specs/style.md).
+        .target(name: "Models", dependencies: ["Tensors"]),
         // The op table and float64 references every backend's tests run (test support, not shipped).
         .target(name: "BackendConformance", dependencies: ["Tensors", "VKQ"]),
         .executableTarget(
             name: "vacekit",
             dependencies: [
-                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media",
+                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -50,5 +52,6 @@ let package = Package(
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "BackendConformance"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
     ]
 )

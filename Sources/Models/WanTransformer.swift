@@ -1,0 +1,96 @@
+import Foundation
+import Tensors
+
+/// The Wan2.1 diffusion transformer (T2V) with the optional VACE context branch (spec §3, §4.4).
+///
+///     latents ─ patchify ─ patch_embedding ─ x0 ─┬─ block 0 ─(+ s·hint 0)─ block 1 ─ … ─ head ─ unpatchify ─▶ velocity
+///     t ─ sinusoid ─ time_embedding ─ e ─ time_projection ─ e0 (6 modulation rows per block)
+///     text ─ text_embedding ─ ctx (cross-attention keys/values of every block)
+///     vace context ─ vace_patch_embedding ─ (+ before_proj, x0) ─ VACE block k ─ after_proj ─ hint k
+///
+/// Hint k is added after main block `vaceLayers[k]`. The context chain reads the main stream only
+/// through x0, so VACE block k runs just before its main block and only one hint is alive at a time.
+public final class WanTransformer {
+    public let config: WanTransformerConfig
+    let backend: any Backend
+    let patchEmbedding, patchBias: Tensor
+    let textIn, textInBias, textOut, textOutBias: Tensor
+    let timeIn, timeInBias, timeOut, timeOutBias: Tensor
+    let timeProjection, timeProjectionBias: Tensor
+    let headModulation, head, headBias: Tensor
+    let blocks: [WanBlock]
+    let vace: WanVACE?
+
+    public init(weights: any WeightProvider, backend: any Backend) throws {
+        config = try weights.config(WanTransformerConfig.self)
+        self.backend = backend
+        func w(_ name: String) throws -> Tensor { try weights.load(name, on: backend) }
+        let c = config
+        patchEmbedding = try backend.reshape(try w("patch_embedding.weight"), [c.dim, c.inDim * 4])  // conv (1,2,2) as a linear
+        patchBias = try w("patch_embedding.bias")
+        (textIn, textInBias, textOut, textOutBias) = (try w("text_embedding.0.weight"), try w("text_embedding.0.bias"),
+                                                      try w("text_embedding.2.weight"), try w("text_embedding.2.bias"))
+        (timeIn, timeInBias, timeOut, timeOutBias) = (try w("time_embedding.0.weight"), try w("time_embedding.0.bias"),
+                                                      try w("time_embedding.2.weight"), try w("time_embedding.2.bias"))
+        (timeProjection, timeProjectionBias) = (try w("time_projection.1.weight"), try w("time_projection.1.bias"))
+        (headModulation, head, headBias) = (try w("head.modulation"), try w("head.head.weight"), try w("head.head.bias"))
+        blocks = try (0 ..< c.numLayers).map { try WanBlock("blocks.\($0)", weights, backend) }
+        vace = c.isVACE ? try WanVACE(config: c, weights: weights, backend: backend) : nil
+    }
+
+    /// One transformer call.
+    /// - latents `[B, 16, F, H, W]`, timesteps `[B]` (0…1000 scale), text `[B, L, text_dim]` (zero-padded here
+    ///   to `text_len`), vaceContext `[B, 96, F, H, W]` (required for VACE models), vaceScales one per VACE layer.
+    /// - Returns the velocity `[B, 16, F, H, W]`.
+    public func callAsFunction(latents: Tensor, timesteps: [Double], text: Tensor, vaceContext: Tensor? = nil, vaceScales: [Float] = []) throws -> Tensor {
+        let b = backend, c = config
+        guard latents.shape.rank == 5, latents.shape[1] == c.inDim, latents.shape[3] % 2 == 0, latents.shape[4] % 2 == 0 else {
+            throw TensorError("WanTransformer", "latents \(latents.shape): expected [B, \(c.inDim), F, H, W] with even H and W")
+        }
+        let (batch, frames, height, width) = (latents.shape[0], latents.shape[2], latents.shape[3] / 2, latents.shape[4] / 2)
+        guard timesteps.count == batch else { throw TensorError("WanTransformer", "\(timesteps.count) timesteps for batch \(batch)") }
+        guard text.shape.rank == 3, text.shape[0] == batch, text.shape[2] == c.textDim, text.shape[1] <= c.textLen else {
+            throw TensorError("WanTransformer", "text \(text.shape): expected [\(batch), ≤\(c.textLen), \(c.textDim)]")
+        }
+
+        // Time: sinusoid (f64, cos first) → MLP → e [B, 1, D]; e0 [B, 6, D].
+        let sinusoids = try b.tensor(timesteps.flatMap { Sinusoid.embedding($0, dim: c.freqDim) }, [batch, c.freqDim])
+        var e = try b.linear(try b.unary(.silu, try b.linear(sinusoids, timeIn, bias: timeInBias)), timeOut, bias: timeOutBias)
+        let e0 = try b.reshape(try b.linear(try b.unary(.silu, e), timeProjection, bias: timeProjectionBias), [batch, 6, c.dim])
+        e = try b.reshape(e, [batch, 1, c.dim])
+
+        // Text: zero rows up to text_len (attended to, like the reference), then the MLP.
+        var padded = text
+        if text.shape[1] < c.textLen { padded = try b.pad(text, axis: 1, before: 0, after: c.textLen - text.shape[1], mode: .zeros) }
+        let context = try b.linear(try b.unary(.geluTanh, try b.linear(padded, textIn, bias: textInBias)), textOut, bias: textOutBias)
+
+        let tables = WanRoPE.tables(frames: frames, height: height, width: width, headDim: c.headDim)
+        let tokens = frames * height * width
+        let rope = (cos: try b.tensor(tables.cos, [tokens, c.headDim / 2]), sin: try b.tensor(tables.sin, [tokens, c.headDim / 2]))
+
+        let x0 = try b.linear(try Patchify.tokens(latents, on: b), patchEmbedding, bias: patchBias)  // [B, N, D]
+        var hints: WanVACE.Stream?
+        if let vace {
+            guard let vaceContext else { throw TensorError("WanTransformer", "this is a VACE model: vace_context is required") }
+            hints = try vace.start(vaceContext, x0: x0, scales: vaceScales)
+        }
+        var x = x0
+        for (layer, block) in blocks.enumerated() {
+            if let vace, var stream = hints, let k = c.vaceLayers.firstIndex(of: layer) {
+                let hint = try vace.hint(k, &stream, e0: e0, text: context, rope: rope)
+                hints = stream
+                x = try block(x, e0: e0, text: context, rope: rope, heads: c.numHeads, eps: c.eps, on: b)
+                x = try b.gatedResidual(x, hint, gate: try b.tensor([stream.scales[k]], [1]))
+            } else {
+                x = try block(x, e0: e0, text: context, rope: rope, heads: c.numHeads, eps: c.eps, on: b)
+            }
+        }
+
+        // Head: modulation from e (not e0): shift, scale.
+        let mh = try b.binary(.add, headModulation, e)  // [B, 2, D]
+        let h = try b.modulate(try b.layerNorm(x, weight: nil, bias: nil, eps: c.eps),
+                               scale: try b.slice(mh, axis: 1, 1 ..< 2), shift: try b.slice(mh, axis: 1, 0 ..< 1))
+        let y = try b.linear(h, head, bias: headBias)  // [B, N, 4·out]
+        return try Patchify.video(y, frames: frames, height: height, width: width, channels: c.outDim, on: b)
+    }
+}

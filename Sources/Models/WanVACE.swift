@@ -1,0 +1,61 @@
+import Tensors
+
+/// The VACE context branch of Wan2.1-VACE (spec §4.4): the 96-channel context (inactive latents,
+/// reactive latents, 64 mask channels) is patch-embedded, joined to the main stream's x0 through
+/// `before_proj`, and run through context blocks; each block's `after_proj` output is a hint that
+/// the main stream adds, times its scale, after its layer.
+final class WanVACE {
+    let patchEmbedding, patchBias: Tensor
+    let beforeProjection, beforeBias: Tensor
+    let blocks: [WanBlock]
+    let afterProjections: [(weight: Tensor, bias: Tensor)]
+    let config: WanTransformerConfig
+    let backend: any Backend
+
+    /// The context stream between hints: the current context tokens and the scale of each hint.
+    struct Stream {
+        var context: Tensor
+        var scales: [Float]
+    }
+
+    init(config: WanTransformerConfig, weights: any WeightProvider, backend: any Backend) throws {
+        self.config = config
+        self.backend = backend
+        func w(_ name: String) throws -> Tensor { try weights.load(name, on: backend) }
+        let inDim = config.vaceInDim ?? 96
+        patchEmbedding = try backend.reshape(try w("vace_patch_embedding.weight"), [config.dim, inDim * 4])
+        patchBias = try w("vace_patch_embedding.bias")
+        (beforeProjection, beforeBias) = (try w("vace_blocks.0.before_proj.weight"), try w("vace_blocks.0.before_proj.bias"))
+        blocks = try config.vaceLayers.indices.map { try WanBlock("vace_blocks.\($0)", weights, backend) }
+        afterProjections = try config.vaceLayers.indices.map { (try w("vace_blocks.\($0).after_proj.weight"), try w("vace_blocks.\($0).after_proj.bias")) }
+    }
+
+    /// Embeds the context and joins it to x0: `before_proj(vace_patch_embedding(context)) + x0`.
+    /// `scales`: one value for all layers, one per VACE layer, or empty (1.0).
+    func start(_ vaceContext: Tensor, x0: Tensor, scales: [Float]) throws -> Stream {
+        let b = backend, n = config.vaceLayers.count
+        let expected = [x0.shape[0], config.vaceInDim ?? 96]
+        guard vaceContext.shape.rank == 5, Array(vaceContext.shape.dims.prefix(2)) == expected else {
+            throw TensorError("WanVACE", "vace_context \(vaceContext.shape): expected [\(expected[0]), \(expected[1]), F, H, W]")
+        }
+        let perLayer: [Float]
+        switch scales.count {
+        case 0: perLayer = Array(repeating: 1, count: n)
+        case 1: perLayer = Array(repeating: scales[0], count: n)
+        case n: perLayer = scales
+        default: throw TensorError("WanVACE", "\(scales.count) VACE scales for \(n) VACE layers (give 1 or \(n))")
+        }
+        let embedded = try b.linear(try Patchify.tokens(vaceContext, on: b), patchEmbedding, bias: patchBias)
+        guard embedded.shape == x0.shape else {
+            throw TensorError("WanVACE", "vace_context gives \(embedded.shape[1]) tokens, the latents \(x0.shape[1]): frames and size must match")
+        }
+        let joined = try b.binary(.add, try b.linear(embedded, beforeProjection, bias: beforeBias), x0)
+        return Stream(context: joined, scales: perLayer)
+    }
+
+    /// Runs context block k and returns its hint `after_proj_k(c)`.
+    func hint(_ k: Int, _ stream: inout Stream, e0: Tensor, text: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
+        stream.context = try blocks[k](stream.context, e0: e0, text: text, rope: rope, heads: config.numHeads, eps: config.eps, on: backend)
+        return try backend.linear(stream.context, afterProjections[k].weight, bias: afterProjections[k].bias)
+    }
+}

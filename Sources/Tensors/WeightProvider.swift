@@ -1,0 +1,28 @@
+import Foundation
+
+/// Where a model gets its weights and config: a .vkq file (`VKQWeights`) or, in tests, anything else.
+/// Models see canonical tensor names only.
+public protocol WeightProvider: Sendable {
+    /// e.g. `wan2.1-vace`.
+    var family: String { get }
+    /// The header's `config` object as JSON.
+    var configJSON: Data { get }
+    func weightData(_ name: String) throws -> WeightData
+    func contains(_ name: String) -> Bool
+}
+
+extension WeightProvider {
+    /// The config decoded into a model's config type; errors name the family.
+    public func config<C: Decodable>(_ type: C.Type) throws -> C {
+        do {
+            return try JSONDecoder().decode(C.self, from: configJSON)
+        } catch {
+            throw TensorError("config", "\(family): \(error)")
+        }
+    }
+
+    /// A weight uploaded to `backend`.
+    public func load(_ name: String, on backend: any Backend) throws -> Tensor {
+        try backend.weight(weightData(name))
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Tensors
+
+/// A .vkq file as a `WeightProvider`: raw tensors are handed out in place from the memory map,
+/// zstd tensors decompressed on request.
+public final class VKQWeights: WeightProvider, @unchecked Sendable {
+    public let file: VKQFile
+
+    public init(url: URL) throws { file = try VKQFile(url: url) }
+    public init(file: VKQFile) { self.file = file }
+
+    public var family: String { file.header.family }
+
+    public var configJSON: Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(file.header.config)) ?? Data("{}".utf8)
+    }
+
+    public func contains(_ name: String) -> Bool { (try? file.record(name)) != nil }
+
+    public func weightData(_ name: String) throws -> WeightData {
+        let record = try file.record(name)
+        let (data, scales) = try file.decoded(record)
+        return WeightData(name: name, shape: Shape(record.shape), dtype: file.dtype(of: record), data: data.bytes,
+                          scales: scales?.bytes, owner: Holder(data, scales))
+    }
+
+    /// Keeps decoded buffers (or the file's memory map) alive while a backend uses them.
+    private final class Holder {
+        let data: TensorBytes
+        let scales: TensorBytes?
+        init(_ data: TensorBytes, _ scales: TensorBytes?) {
+            self.data = data
+            self.scales = scales
+        }
+    }
+}

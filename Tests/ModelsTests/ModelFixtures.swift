@@ -1,0 +1,67 @@
+import Checkpoints
+import Foundation
+import Tensors
+import VKQ
+
+/// Fixture models converted once per test run, and the diffusers reference tensors.
+enum ModelFixtures {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appending(path: "Fixtures")
+    static let directory: URL = {
+        let dir = FileManager.default.temporaryDirectory.appending(path: "vacekit-models-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+    private static let lock = NSLock()
+
+    /// The Wan VACE fixture (official or diffusers layout) converted with `precision` (cached by name).
+    static func wan(_ layout: String = "official", precision: Recipe.Precision, group: Int = 0, perturb: Bool = false) throws -> VKQWeights {
+        try lock.withLock {
+            let name = "wan-\(layout)-\(precision)-\(group).vkq"
+            let output = directory.appending(path: name)
+            if !FileManager.default.fileExists(atPath: output.path) {
+                let input = layout == "official" ? root.appending(path: "wan_vace/official/diffusion_pytorch_model.safetensors")
+                                                 : root.appending(path: "wan_vace/diffusers/transformer")
+                _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: precision, group: group)))
+            }
+            return try VKQWeights(url: output)
+        }
+    }
+
+    /// A reference file of Tests/Fixtures/reference as name → (values, shape).
+    static func reference(_ name: String) throws -> [String: (values: [Float], shape: [Int])] {
+        let file = try SafetensorsFile(url: root.appending(path: "reference/\(name).safetensors"))
+        var out: [String: (values: [Float], shape: [Int])] = [:]
+        for entry in file.entries { out[entry.name] = (try file.floats(entry.name), entry.shape) }
+        return out
+    }
+
+    static func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+        precondition(a.count == b.count)
+        var diff = 0.0, norm = 0.0
+        for (x, y) in zip(a, b) { diff += Double(x - y) * Double(x - y); norm += Double(y) * Double(y) }
+        return (diff / norm).squareRoot()
+    }
+}
+
+/// A weight provider that changes one tensor (for the sensitivity checks).
+struct PerturbedWeights: WeightProvider {
+    let base: VKQWeights
+    let name: String
+    let change: @Sendable ([Float]) -> [Float]
+    let storage = Storage()
+
+    final class Storage: @unchecked Sendable { var buffers: [UnsafeMutableRawBufferPointer] = []; deinit { buffers.forEach { $0.deallocate() } } }
+
+    var family: String { base.family }
+    var configJSON: Data { base.configJSON }
+    func contains(_ name: String) -> Bool { base.contains(name) }
+    func weightData(_ requested: String) throws -> WeightData {
+        guard requested == name else { return try base.weightData(requested) }
+        let record = try base.file.record(name)
+        let values = change(try base.file.floats(name))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: values.count * 4, alignment: 64)
+        values.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        storage.buffers.append(buffer)
+        return WeightData(name: name, shape: Shape(record.shape), dtype: .f32, data: UnsafeRawBufferPointer(buffer), owner: storage)
+    }
+}

@@ -1,0 +1,85 @@
+import CPUBackend
+import Checkpoints
+import Foundation
+import Testing
+import Tensors
+import VKQ
+@testable import Models
+
+/// The Wan2.1-VACE transformer against diffusers' WanVACETransformer3DModel (float32 CPU) on the
+/// fixture model, from both checkpoint layouts and in every stored precision.
+@Suite struct WanTransformerTests {
+    static let reference = try? ModelFixtures.reference("wan_vace_forward")
+
+    /// Runs the fixture forward on `backend` with a VACE scale list; returns the output values.
+    static func forward(_ weights: any WeightProvider, backend: any Backend, scales: [Float]) throws -> [Float] {
+        let r = try #require(reference)
+        let model = try WanTransformer(weights: weights, backend: backend)
+        func t(_ name: String) throws -> Tensor { try backend.tensor(r[name]!.values, Shape(r[name]!.shape)) }
+        let out = try model(latents: try t("latents"), timesteps: r["timestep"]!.values.map(Double.init), text: try t("context"),
+                            vaceContext: try t("vace_context"), vaceScales: scales)
+        #expect(out.shape.dims == r["noise_pred_scale_1"]!.shape)
+        return try backend.floats(out)
+    }
+
+    /// (reference output, VACE scales) — the two scale cases and the no-VACE case (scale 0).
+    static let scaleCases: [(String, [Float])] = [
+        ("noise_pred_scale_1", [1]), ("noise_pred_scale_b", [0.5, 0.5]), ("noise_pred_scale_list", [0.5, 1.5]), ("noise_pred_no_vace", [0, 0]),
+    ]
+
+    @Test(arguments: ["official", "diffusers"])
+    func f32MatchesDiffusers(layout: String) throws {
+        let weights = try ModelFixtures.wan(layout, precision: .f32)
+        let r = try #require(Self.reference)
+        for (name, scales) in Self.scaleCases {
+            let error = ModelFixtures.relativeL2(try Self.forward(weights, backend: CPUBackend(), scales: scales), r[name]!.values)
+            print("Wan fixture forward f32 (\(layout)) \(name): relative L2 \(error)")
+            #expect(error <= 1e-5, "\(layout) \(name): relative L2 \(error)")
+        }
+    }
+
+    @Test(arguments: [(Recipe.Precision.f16, 0, 2e-3), (.bf16, 0, 1.5e-2), (.q8, 0, 3e-2), (.q8, 32, 3e-2)])
+    func storedPrecisionsStayWithinTheirBounds(precision: Recipe.Precision, group: Int, bound: Double) throws {
+        let weights = try ModelFixtures.wan(precision: precision, group: group)
+        let r = try #require(Self.reference)
+        let error = ModelFixtures.relativeL2(try Self.forward(weights, backend: CPUBackend(), scales: [1]), r["noise_pred_scale_1"]!.values)
+        print("Wan fixture forward, \(precision) group \(group): relative L2 \(error)")
+        #expect(error <= bound && error > 0, "\(precision)/\(group): relative L2 \(error)")
+    }
+
+    @Test func perturbingOneVACEWeightMovesTheOutputFarBeyondTheBound() throws {
+        let weights = try ModelFixtures.wan(precision: .f32)
+        let r = try #require(Self.reference)
+        // 10% more on one context block's output projection.
+        let perturbed = PerturbedWeights(base: weights, name: "vace_blocks.1.after_proj.weight") { $0.map { $0 * 1.1 } }
+        let error = ModelFixtures.relativeL2(try Self.forward(perturbed, backend: CPUBackend(), scales: [1]), r["noise_pred_scale_1"]!.values)
+        print("perturbed VACE weight: relative L2 \(error)")
+        #expect(error > 1e-3, "a perturbed VACE weight should be visible: relative L2 \(error)")
+    }
+
+    @Test func swappingRoPEAxesIsCaught() throws {
+        // The height and width parts of the table exchanged: Wan's grid is 8×12 latents, so they differ.
+        let (cos, sin) = WanRoPE.tables(frames: 3, height: 4, width: 6, headDim: 32)
+        let (cosT, sinT) = WanRoPE.tables(frames: 3, height: 6, width: 4, headDim: 32)
+        #expect(cos != cosT || sin != sinT)
+        // And the forward depends on the axis split: same weights, transposed grid gives another output.
+        let weights = try ModelFixtures.wan(precision: .f32)
+        let r = try #require(Self.reference)
+        let backend = CPUBackend()
+        let model = try WanTransformer(weights: weights, backend: backend)
+        let latents = r["latents"]!, vace = r["vace_context"]!
+        func transposed(_ v: [Float], _ s: [Int]) -> [Float] {  // swap the last two axes
+            let (h, w) = (s[3], s[4]), outer = v.count / (h * w)
+            var out = v
+            for o in 0 ..< outer { for y in 0 ..< h { for x in 0 ..< w { out[o * h * w + x * h + y] = v[o * h * w + y * w + x] } } }
+            return out
+        }
+        let ls = latents.shape, vs = vace.shape
+        let out = try model(latents: try backend.tensor(transposed(latents.values, ls), [ls[0], ls[1], ls[2], ls[4], ls[3]]),
+                            timesteps: [700], text: try backend.tensor(r["context"]!.values, Shape(r["context"]!.shape)),
+                            vaceContext: try backend.tensor(transposed(vace.values, vs), [vs[0], vs[1], vs[2], vs[4], vs[3]]), vaceScales: [1])
+        let back = transposed(try backend.floats(out), [ls[0], ls[1], ls[2], ls[4], ls[3]])
+        let error = ModelFixtures.relativeL2(back, r["noise_pred_scale_1"]!.values)
+        #expect(error > 1e-2, "a transposed grid must not give the same velocity (relative L2 \(error))")
+    }
+}
