@@ -1,0 +1,83 @@
+import ArgumentParser
+import CPUBackend
+import Foundation
+import Models
+import Tensors
+import VKQ
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure ops and model forwards (see BENCHMARKS.md).",
+        subcommands: [BenchWanCommand.self])
+}
+
+/// Peak resident set size of this process so far, in bytes.
+func peakRSS() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+}
+
+struct BenchWanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wan",
+        abstract: "Time one Wan2.1(-VACE) transformer forward on random inputs (default: 1170 tokens, 512 text tokens).")
+
+    @Option(help: "The converted transformer (.vkq), e.g. from scripts/make_synthetic_checkpoint.py + vacekit convert.")
+    var model: String
+
+    @Option(help: "Latent frames, height and width (tokens = F · H/2 · W/2).")
+    var latent: [Int] = [3, 60, 104]
+
+    @Option(help: "Text tokens.")
+    var textTokens = 512
+
+    @Option(help: "Timed runs after one warm-up run.")
+    var runs = 1
+
+    @Option(help: "cpu, vulkan or vulkan:N.")
+    var device: String?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        guard latent.count == 3 else { throw ValidationError("--latent takes three values: frames height width") }
+        let backend = try DeviceOption.backend(device, activations: "f32")
+        let weights = try VKQWeights(url: URL(fileURLWithPath: model))
+        let loadStart = Date()
+        let transformer = try WanTransformer(weights: weights, backend: backend)
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        let c = transformer.config
+        var noise = NormalNoise(seed: 42)
+        let videoShape = Shape([1, c.inDim, latent[0], latent[1], latent[2]])
+        let latents = try backend.tensor(noise.values(videoShape.count), videoShape)
+        let text = try backend.tensor(noise.values(textTokens * c.textDim).map { $0 * 0.1 }, [1, textTokens, c.textDim])
+        let vaceShape = Shape([1, c.vaceInDim ?? 96, latent[0], latent[1], latent[2]])
+        let vace = c.isVACE ? try backend.tensor(noise.values(vaceShape.count), vaceShape) : nil
+        var times: [Double] = []
+        for run in 0 ... runs {
+            let start = Date()
+            let out = try transformer(latents: latents, timesteps: [500], text: text, vaceContext: vace)
+            _ = try backend.floats(out)
+            if run > 0 { times.append(Date().timeIntervalSince(start)) }
+            FileHandle.standardError.write(Data(String(format: "%@ run %d: %.2f s\n", run == 0 ? "warm-up" : "timed", run, Date().timeIntervalSince(start)).utf8))
+        }
+        let tokens = latent[0] * latent[1] / 2 * latent[2] / 2
+        let report: [String: Any] = [
+            "model": weights.family, "recipe": weights.file.header.converter.recipe, "backend": backend.name, "tokens": tokens,
+            "text_tokens": textTokens, "load_seconds": loadSeconds, "seconds": times.min() ?? 0, "peak_rss_bytes": peakRSS(),
+        ]
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(String(format: "%@ (%@) on %@: %d tokens, forward %.2f s (best of %d), load %.2f s, peak RSS %.2f GB", weights.family,
+                         weights.file.header.converter.recipe, backend.name, tokens, times.min() ?? 0, runs, loadSeconds, Double(peakRSS()) / 1e9))
+        }
+    }
+}
