@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+import VKQ
+@testable import Checkpoints
+
+/// The model cards of models/ against the converter's schemas: a checkpoint with the released shapes
+/// has the released tensor and parameter counts, and (with no config.json) resolves to the card's config.
+@Suite struct ModelCardTests {
+    static let models = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appending(path: "models")
+
+    static func card(_ name: String) throws -> JSONValue { try JSONValue.parse(Data(contentsOf: models.appending(path: "\(name).json"))) }
+
+    @Test(arguments: ["wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "wan2.1-vace-1.3b", "wan2.1-vace-14b"])
+    func wanTransformerCards(name: String) throws {
+        let card = try Self.card(name)
+        let config = try #require(card["config"])
+        let spec = WanTransformerSpec()
+        let expected = try spec.expectedTensors(config: config, keyMap: KeyMap.named(spec.keyMapName), names: [])
+        #expect(expected.count == card["tensors"]?.intValue)
+        #expect(expected.reduce(0) { $0 + $1.shape.reduce(1, *) } == card["parameters"]?.intValue)
+        let shapes = Dictionary(uniqueKeysWithValues: expected.map { ($0.name, $0.shape) })
+        let resolved = try spec.resolveConfig(configs: [], metadata: [:], shapeOf: { shapes[$0] }, names: Set(shapes.keys))
+        for (key, value) in config.objectValue! {
+            #expect(resolved[key] == value, "\(name): \(key) resolved to \(String(describing: resolved[key])), the card says \(value)")
+        }
+        #expect(spec.family(config: resolved) == card["family"]?.stringValue)
+    }
+
+    @Test func wanVAECard() throws {
+        let card = try Self.card("wan2.1-vae")
+        let spec = WanVAESpec()
+        let expected = try spec.expectedTensors(config: card["config"]!, keyMap: KeyMap.named(spec.keyMapName), names: [])
+        #expect(expected.count == card["tensors"]?.intValue)
+        #expect(expected.reduce(0) { $0 + $1.shape.reduce(1, *) } == card["parameters"]?.intValue)
+    }
+}
