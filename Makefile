@@ -1,7 +1,7 @@
 # `make test` is the whole set-up and test run on a fresh Debian 12 machine with Swift installed.
 SWIFT ?= swift
 
-.PHONY: setup build test fixtures clean
+.PHONY: setup build test demo fixtures clean
 
 setup:
 	@./scripts/setup
@@ -12,6 +12,14 @@ build: setup
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Converts the bundled demo model (Tests/Fixtures/wan_vace) to q8 and checks it against diffusers' outputs.
+demo: setup
+	$(SWIFT) build -c release --product vacekit
+	mkdir -p out
+	.build/release/vacekit convert Tests/Fixtures/wan_vace/official/diffusion_pytorch_model.safetensors -o out/demo-wan-vace-q8.vkq --group 32 --quiet
+	.build/release/vacekit verify out/demo-wan-vace-q8.vkq
+	.build/release/vacekit validate --model out/demo-wan-vace-q8.vkq --reference Tests/Fixtures/reference/wan_vace_forward.safetensors --bound 3e-2
 
 # Regenerates Tests/Fixtures with PyTorch + diffusers (needs the venv of converters/reference/README.md).
 fixtures:
