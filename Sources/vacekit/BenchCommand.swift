@@ -13,7 +13,39 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure ops and model forwards (see BENCHMARKS.md).",
-        subcommands: [BenchWanCommand.self])
+        subcommands: [BenchOpsCommand.self, BenchWanCommand.self])
+}
+
+struct BenchOpsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ops",
+        abstract: "GEMM on the Wan/LTX DiT shapes per weight dtype, attention, and a VAE conv3d.")
+
+    @Option(help: "cpu, vulkan or vulkan:N.")
+    var device: String = "cpu"
+
+    @Flag(help: "A reduced set (64-row GEMMs, 256-token attention) for slow devices such as lavapipe.")
+    var quick = false
+
+    @Option(help: "Timed runs per op (best is kept).")
+    var runs = 3
+
+    @Flag(help: "Print a JSON list of {op, shape, dtype, seconds, gflops}.")
+    var json = false
+
+    func run() throws {
+        let backend = try DeviceOption.backend(device, activations: "f32")
+        let rows = try OpsBenchmark(backend: backend, quick: quick, runs: runs).rows(dtypes: [.f32, .f16, .bf16, .q8(group: 0), .q8(group: 32)])
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            return
+        }
+        print("\(backend.name)")
+        print("| op | shape | weights | seconds | GFLOP/s |\n|---|---|---|---|---|")
+        for row in rows { print(String(format: "| %@ | %@ | %@ | %.4f | %.1f |", row.op, row.shape, row.dtype, row.seconds, row.gflops)) }
+    }
 }
 
 /// Peak resident set size of this process so far, in bytes.

@@ -166,12 +166,19 @@ import VKQ
             tensors[i] = .init(name: tensors[i].name, shape: tensors[i].shape, floats: values)
         }
         try expectConvertError([path], containing: ["blocks.1.self_attn.v.weight", "NaN", "--allow-nonfinite"])
+        // With --allow-nonfinite the tensor is converted as it is (f32 keeps the NaN).
+        var options = Converter.Options(output: try Fixtures.temporaryDirectory().appending(path: "nan.vkq"), recipe: try Recipe(precision: .f32))
+        options.allowNonfinite = true
+        _ = try Converter.convert(inputs: [path], options: options)
+        #expect(try VKQFile(url: options.output).floats("blocks.1.self_attn.v.weight")[7].isNaN)
     }
 
     @Test func inputGivenTwiceOrMixedLayouts() throws {
         try expectConvertError([Self.official, Self.official], containing: ["given twice"])
         try expectConvertError([Self.official, Fixtures.path("wan_vace/diffusers/transformer/diffusion_pytorch_model.safetensors")],
                                containing: ["different models"])
+        try expectConvertError([Self.official, Fixtures.path("ltx/official/ltx-video-2b-v0.9-tiny.safetensors")],
+                               containing: ["different models", "wan2.1-transformer", "ltx-video-transformer"])
     }
 
     @Test func unwritableOutputAndMissingInput() throws {

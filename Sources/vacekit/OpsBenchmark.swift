@@ -1,0 +1,89 @@
+import Foundation
+import Tensors
+import VKQ
+
+/// `vacekit bench ops`: GEMM on the real DiT shapes per weight dtype, attention, and a VAE conv3d,
+/// through the Backend protocol (so the same table runs on every backend). Best of `runs` after a warm-up.
+struct OpsBenchmark {
+    struct Row: Codable {
+        var op: String
+        var shape: String
+        var dtype: String
+        var seconds: Double
+        var gflops: Double
+    }
+
+    let backend: any Backend
+    let quick: Bool
+    let runs: Int
+
+    /// (label, K, N) of the Wan2.1-1.3B and LTX-2B linear layers.
+    static let gemmShapes = [("wan 1536→1536", 1536, 1536), ("wan 1536→8960", 1536, 8960), ("wan 8960→1536", 8960, 1536),
+                             ("ltx 2048→2048", 2048, 2048), ("ltx 2048→8192", 2048, 8192), ("ltx 8192→2048", 8192, 2048)]
+
+    func time(_ body: () throws -> Tensor) throws -> Double {
+        _ = try backend.floats(try body())  // warm-up (and, on Vulkan, pipeline creation)
+        var best = Double.infinity
+        for _ in 0 ..< runs {
+            let start = Date()
+            _ = try backend.floats(try body())
+            best = min(best, Date().timeIntervalSince(start))
+        }
+        return best
+    }
+
+    func rows(dtypes: [DType]) throws -> [Row] {
+        var rows: [Row] = []
+        var noise = NormalNoise(seed: 7)
+        let m = quick ? 64 : 1170
+        for (label, k, n) in quick ? Array(Self.gemmShapes.prefix(2)) : Self.gemmShapes {
+            let x = try backend.tensor(noise.values(m * k), [m, k])
+            let values = noise.values(n * k).map { $0 * 0.02 }
+            for dtype in dtypes {
+                let encoded = try EncodedTensor.encode(name: "w", shape: [n, k], values: values, as: dtype)
+                let box = Bytes(encoded.data, encoded.scales)
+                let weight = try backend.weight(WeightData(name: "w", shape: [n, k], dtype: encoded.dtype, data: box.data, scales: box.scales, owner: box))
+                let seconds = try time { try backend.linear(x, weight, bias: nil) }
+                rows.append(Row(op: "linear \(label)", shape: "\(m)×\(k)→\(n)", dtype: dtype.name, seconds: seconds, gflops: 2.0 * Double(m * n * k) / seconds / 1e9))
+            }
+        }
+        for tokens in quick ? [256] : [1170, 4680] {
+            let (heads, d) = (12, 128)
+            let q = try backend.tensor(noise.values(tokens * heads * d), [1, tokens, heads * d])
+            let seconds = try time { try backend.attention(q: q, k: q, v: q, heads: heads, keyMask: nil) }
+            rows.append(Row(op: "attention", shape: "\(tokens) tokens, \(heads)×\(d)", dtype: "f32", seconds: seconds,
+                            gflops: 4.0 * Double(tokens * tokens * heads * d) / seconds / 1e9))
+        }
+        // A Wan VAE decoder conv at 1/4 of 480×832 (channels 192, 3×3×3, causal), one latent-time chunk.
+        let (c, t, h, w) = quick ? (32, 2, 30, 52) : (192, 4, 120, 208)
+        let x = try backend.tensor(noise.values(c * t * h * w), [1, c, t, h, w])
+        let kernel = noise.values(c * c * 27).map { $0 * 0.02 }
+        let encoded = try EncodedTensor.encode(name: "conv", shape: [c, c, 3, 3, 3], values: kernel, as: .f16)
+        let box = Bytes(encoded.data, nil)
+        let weight = try backend.weight(WeightData(name: "conv", shape: [c, c, 3, 3, 3], dtype: .f16, data: box.data, owner: box))
+        let options = Conv3DOptions(padding: (1, 1), temporalPadding: (2, 0))
+        let seconds = try time { try backend.conv3d(x, weight, bias: nil, options) }
+        rows.append(Row(op: "conv3d causal 3×3×3", shape: "[1,\(c),\(t),\(h),\(w)]→\(c)", dtype: "f16", seconds: seconds,
+                        gflops: 2.0 * Double(c * c * 27 * t * h * w) / seconds / 1e9))
+        return rows
+    }
+
+    /// Weight bytes with a lifetime of their own.
+    final class Bytes {
+        let data: UnsafeRawBufferPointer
+        let scales: UnsafeRawBufferPointer?
+        init(_ data: [UInt8], _ scales: [UInt8]?) {
+            func copy(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+                bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0 ..< bytes.count])
+            }
+            self.data = copy(data)
+            self.scales = scales.map(copy)
+        }
+        deinit {
+            UnsafeMutableRawPointer(mutating: data.baseAddress)?.deallocate()
+            if let scales { UnsafeMutableRawPointer(mutating: scales.baseAddress)?.deallocate() }
+        }
+    }
+}
