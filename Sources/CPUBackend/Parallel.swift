@@ -11,7 +11,7 @@ func parallelRanges(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Voi
     withoutActuallyEscaping(body) { body in
         let task = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: chunks) { i in
-            let range = (i * size) ..< min(count, (i + 1) * size)
+            let range = min(count, i * size) ..< min(count, (i + 1) * size)
             if !range.isEmpty { task.value(range) }
         }
     }

@@ -63,7 +63,7 @@ struct BenchWanCommand: ParsableCommand {
     @Option(help: "The converted transformer (.vkq), e.g. from scripts/make_synthetic_checkpoint.py + vacekit convert.")
     var model: String
 
-    @Option(help: "Latent frames, height and width (tokens = F · H/2 · W/2).")
+    @Option(parsing: .upToNextOption, help: "Latent frames, height and width (tokens = F · H/2 · W/2).")
     var latent: [Int] = [3, 60, 104]
 
     @Option(help: "Text tokens.")
