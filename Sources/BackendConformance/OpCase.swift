@@ -6,7 +6,7 @@ import VKQ
 /// float64 reference from the same inputs. Shared by every backend's tests (the test-backend-ops idea).
 public struct OpCase: Sendable, CustomStringConvertible {
     /// How a result is judged: layout ops move values (exact), math ops accumulate rounding, and
-    /// q8 matmuls may also quantize activations (W8A8).
+    /// matmuls with q8 or bf16 weights may also round activations (bf16 / int16 / int8 kernels).
     public enum Kind: Sendable { case layout, math, quantizedMatmul }
 
     public let name: String

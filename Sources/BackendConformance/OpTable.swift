@@ -14,7 +14,7 @@ public enum OpTable {
         let shapes = [(1, 64, 17), (7, 96, 33), (33, 128, 65), (130, 64, 48)]  // (M, K, N)
         return dtypes.flatMap { dtype in
             shapes.map { m, k, n in
-                OpCase(name: "linear \(dtype) \(m)×\(k)→\(n)", kind: dtype.isQuantized ? .quantizedMatmul : .math) { backend, random in
+                OpCase(name: "linear \(dtype) \(m)×\(k)→\(n)", kind: dtype.isQuantized || dtype == .bf16 ? .quantizedMatmul : .math) { backend, random in
                     let x = random.values(m * k), w = random.values(n * k, scale: 0.2), b = random.values(n)
                     let (weight, stored) = try OpCase.weight(backend, w, [n, k], dtype)
                     let out = try backend.linear(try backend.tensor(x, [m, k]), weight, bias: try backend.tensor(b, [n]))

@@ -6,6 +6,10 @@ extension CPUBackend {
     /// are scored with one sgemm, folded into a running max / sum (online softmax, f32), and their
     /// values accumulated with a second sgemm. Scratch is 128 × 512 scores per worker, whatever N is.
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
+        try profiler.measure("attention") { try attentionImpl(q: q, k: k, v: v, heads: heads, keyMask: keyMask) }
+    }
+
+    private func attentionImpl(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
         guard q.shape.rank == 3, k.shape.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
               heads > 0, q.shape[2] % heads == 0
         else { throw TensorError("attention", "q \(q.shape), k \(k.shape), v \(v.shape) with \(heads) heads") }
@@ -67,6 +71,10 @@ extension CPUBackend {
     }
 
     public func rotary(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {
+        try profiler.measure("rotary") { try rotaryImpl(x, cos: cos, sin: sin) }
+    }
+
+    private func rotaryImpl(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {
         guard x.shape.rank == 3, cos.shape == sin.shape, cos.shape.rank == 2, cos.shape[0] == x.shape[1],
               x.shape[2] % 2 == 0, (x.shape[2] / 2) % cos.shape[1] == 0
         else { throw TensorError("rotary", "x \(x.shape) with tables \(cos.shape)") }

@@ -4,6 +4,10 @@ extension CPUBackend {
     /// Conv3d as im2col + sgemm, one output frame and a band of output rows at a time, so the column
     /// buffer stays near 32 M floats whatever the video size.
     public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
+        try profiler.measure("conv3d") { try conv3dImpl(x, weight, bias: bias, o) }
+    }
+
+    private func conv3dImpl(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         guard x.shape.rank == 5, weight.shape.rank == 5, weight.shape[1] == x.shape[1] else {
             throw TensorError("conv3d", "x \(x.shape) with weight \(weight.shape)")
         }

@@ -7,6 +7,10 @@ extension CPUBackend {
     }
 
     public func permute(_ x: Tensor, _ axes: [Int]) throws -> Tensor {
+        try profiler.measure("permute") { try permuteImpl(x, axes) }
+    }
+
+    private func permuteImpl(_ x: Tensor, _ axes: [Int]) throws -> Tensor {
         guard axes.sorted() == Array(0 ..< x.shape.rank) else { throw TensorError("permute", "axes \(axes) for rank \(x.shape.rank)") }
         let shape = Shape(axes.map { x.shape[$0] })
         let source = x.shape.strides
@@ -14,6 +18,10 @@ extension CPUBackend {
     }
 
     public func slice(_ x: Tensor, axis: Int, _ range: Range<Int>) throws -> Tensor {
+        try profiler.measure("slice") { try sliceImpl(x, axis: axis, range) }
+    }
+
+    private func sliceImpl(_ x: Tensor, axis: Int, _ range: Range<Int>) throws -> Tensor {
         guard (0 ..< x.shape.rank).contains(axis), range.lowerBound >= 0, range.upperBound <= x.shape[axis] else {
             throw TensorError("slice", "\(range) of axis \(axis) of \(x.shape)")
         }
@@ -43,6 +51,10 @@ extension CPUBackend {
     }
 
     public func concat(_ tensors: [Tensor], axis: Int) throws -> Tensor {
+        try profiler.measure("concat") { try concatImpl(tensors, axis: axis) }
+    }
+
+    private func concatImpl(_ tensors: [Tensor], axis: Int) throws -> Tensor {
         guard let first = tensors.first, (0 ..< first.shape.rank).contains(axis) else { throw TensorError("concat", "nothing to concatenate on axis \(axis)") }
         for t in tensors where t.shape.rank != first.shape.rank || (0 ..< t.shape.rank).contains(where: { $0 != axis && t.shape[$0] != first.shape[$0] }) {
             throw TensorError("concat", "\(t.shape) does not match \(first.shape) outside axis \(axis)")
@@ -63,6 +75,10 @@ extension CPUBackend {
     }
 
     public func pad(_ x: Tensor, axis: Int, before: Int, after: Int, mode: PadMode) throws -> Tensor {
+        try profiler.measure("pad") { try padImpl(x, axis: axis, before: before, after: after, mode: mode) }
+    }
+
+    private func padImpl(_ x: Tensor, axis: Int, before: Int, after: Int, mode: PadMode) throws -> Tensor {
         guard (0 ..< x.shape.rank).contains(axis), before >= 0, after >= 0, mode == .zeros || x.shape[axis] > 0 else {
             throw TensorError("pad", "axis \(axis) of \(x.shape) by (\(before), \(after))")
         }
@@ -88,6 +104,10 @@ extension CPUBackend {
     }
 
     public func interpolate(_ x: Tensor, size: [Int], mode: InterpolationMode) throws -> Tensor {
+        try profiler.measure("interpolate") { try interpolateImpl(x, size: size, mode: mode) }
+    }
+
+    private func interpolateImpl(_ x: Tensor, size: [Int], mode: InterpolationMode) throws -> Tensor {
         guard !size.isEmpty, size.count <= x.shape.rank, size.allSatisfy({ $0 > 0 }) else {
             throw TensorError("interpolate", "size \(size) for \(x.shape)")
         }
@@ -129,6 +149,10 @@ extension CPUBackend {
     }
 
     public func mean(_ x: Tensor, axis: Int) throws -> Tensor {
+        try profiler.measure("mean") { try meanImpl(x, axis: axis) }
+    }
+
+    private func meanImpl(_ x: Tensor, axis: Int) throws -> Tensor {
         guard (0 ..< x.shape.rank).contains(axis) else { throw TensorError("mean", "axis \(axis) of \(x.shape)") }
         let input = try values(x, "mean")
         var dims = x.shape.dims

@@ -1,10 +1,14 @@
 import Tensors
 
 extension CPUBackend {
-    /// `x · Wᵀ + b`. f32 and widened weights: one OpenBLAS sgemm. q8 / bf16 weights: `QuantizedLinear`
-    /// (CKernels) when it is built for the weight, else the reference path below (dequantize a panel of
-    /// rows to f32, sgemm it), which tests keep as the yardstick of the fast path.
+    /// `x · Wᵀ + b`. f32 weights: one OpenBLAS sgemm. q8 / bf16 / f16 matrices: `QuantizedMatmul` (CKernels)
+    /// over the stored bytes, or with `linearPath: .reference` the path below (dequantize a panel of rows
+    /// to f32, sgemm it), which tests keep as the yardstick of the kernels.
     public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor?) throws -> Tensor {
+        try profiler.measure("linear") { try linearImpl(x, weight, bias: bias) }
+    }
+
+    private func linearImpl(_ x: Tensor, _ weight: Tensor, bias: Tensor?) throws -> Tensor {
         guard weight.shape.rank == 2, let k = x.shape.dims.last, k == weight.shape[1] else {
             throw TensorError("linear", "x \(x.shape) · Wᵀ with W \(weight.shape): inner dims differ")
         }
@@ -13,6 +17,13 @@ extension CPUBackend {
         let input = try values(x, "linear")
         let (out, buffer) = allocate(Shape(x.shape.dims.dropLast() + [n]))
         guard let stored = weight.storage as? HostWeight else { throw TensorError("linear", "weight does not belong to the CPU backend") }
+        if let matmul = stored.matmul {
+            let biasValues = try bias.map { try values($0, "linear") }
+            gemmLock.withLock {
+                matmul.apply(x: input.baseAddress!, m: m, bias: biasValues?.baseAddress, out: buffer.pointer, mode: q8Mode, workspace: workspace)
+            }
+            return out
+        }
         if let w = stored.floats {
             BLAS.sgemm(m: m, n: n, k: k, a: input.baseAddress!, lda: k, b: w.baseAddress!, ldb: k, transposeB: true, c: buffer.pointer, ldc: n)
         } else {

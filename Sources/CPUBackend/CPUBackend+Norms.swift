@@ -3,6 +3,10 @@ import Tensors
 
 extension CPUBackend {
     public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
+        try profiler.measure("layerNorm") { try layerNormImpl(x, weight: weight, bias: bias, eps: eps) }
+    }
+
+    private func layerNormImpl(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
         try rowNorm("layerNorm", x, weight: weight, bias: bias) { row, n in
             var mean = 0.0, square = 0.0
             for j in 0 ..< n { mean += Double(row[j]) }
@@ -14,6 +18,10 @@ extension CPUBackend {
     }
 
     public func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Float) throws -> Tensor {
+        try profiler.measure("rmsNorm") { try rmsNormImpl(x, weight: weight, eps: eps) }
+    }
+
+    private func rmsNormImpl(_ x: Tensor, weight: Tensor?, eps: Float) throws -> Tensor {
         try rowNorm("rmsNorm", x, weight: weight, bias: nil) { row, n in
             var square = 0.0
             for j in 0 ..< n { square += Double(row[j]) * Double(row[j]) }
@@ -47,6 +55,10 @@ extension CPUBackend {
     }
 
     public func channelNorm(_ kind: ChannelNorm, _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
+        try profiler.measure("channelNorm") { try channelNormImpl(kind, x, weight: weight, bias: bias, eps: eps) }
+    }
+
+    private func channelNormImpl(_ kind: ChannelNorm, _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
         guard x.shape.rank >= 2 else { throw TensorError("channelNorm", "x \(x.shape) has no channel dim") }
         let batches = x.shape[0], channels = x.shape[1], spatial = x.count / max(batches * channels, 1)
         let input = try values(x, "channelNorm")

@@ -7,8 +7,21 @@ import Tensors
 /// file (`CPUBackend+Linear.swift`, `+Elementwise`, `+Norms`, `+Attention`, `+Conv`, `+Layout`).
 public final class CPUBackend: Backend, @unchecked Sendable {
     let pool = BufferPool()
+    let profiler = OpProfiler()
+    /// How activations meet q8 weights. W8A16 by default: as fast as W8A8 on AVX2 with only the weights'
+    /// own quantization error (BENCHMARKS.md); `VACEKIT_Q8_MODE=w8a8` opts into int8 activations.
+    public let q8Mode: QuantizedMatmul.Mode
+    /// `.reference` dequantizes panels of stored weights to f32 for OpenBLAS: the yardstick of the kernels.
+    public let linearPath: LinearPath
+    let workspace = GEMMWorkspace()
+    let gemmLock = NSLock()
 
-    public init() {}
+    public enum LinearPath: Sendable { case kernels, reference }
+
+    public init(q8Mode: QuantizedMatmul.Mode? = nil, linearPath: LinearPath = .kernels) {
+        self.q8Mode = q8Mode ?? (ProcessInfo.processInfo.environment["VACEKIT_Q8_MODE"] == "w8a8" ? .w8a8 : .w8a16)
+        self.linearPath = linearPath
+    }
 
     public var name: String { "cpu (OpenBLAS \(BLAS.coreName), \(ProcessInfo.processInfo.activeProcessorCount) threads)" }
 
@@ -47,9 +60,21 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         guard data.data.count == data.shape.count * data.dtype.elementSize else {
             throw TensorError("weight", "\(data.name): \(data.data.count) bytes for \(data.shape) of \(data.dtype)")
         }
-        // q8 and bf16 stay in their stored form for the kernels; f16 (and everything of rank != 2,
-        // i.e. norms, biases, conv kernels) is widened to f32 once.
-        let keepsStoredForm = data.shape.rank == 2 && (data.dtype.isQuantized || data.dtype == .bf16)
+        // Matrices in q8, bf16 and f16 stay in their stored form, used in place by the CKernels GEMM;
+        // everything else (f32, norms, biases, conv kernels) is f32 for OpenBLAS and the elementwise ops.
+        if data.shape.rank == 2, data.dtype != .f32, linearPath == .kernels {
+            let weight: QuantizedMatmul.Weight
+            switch data.dtype {
+            case .q8(let group):
+                guard let scales = data.scales else { throw TensorError("weight", "\(data.name): q8 without scales") }
+                weight = .q8(values: data.data, scales: scales, group: group)
+            case .bf16: weight = .bf16(data.data)
+            default: weight = .f16(data.data)
+            }
+            let matmul = try QuantizedMatmul(weight, rows: data.shape[0], columns: data.shape[1])
+            return Tensor(shape: data.shape, dtype: data.dtype, storage: HostWeight(data, widen: false, matmul: matmul))
+        }
+        let keepsStoredForm = data.shape.rank == 2 && data.dtype.isQuantized
         return Tensor(shape: data.shape, dtype: data.dtype, storage: HostWeight(data, widen: !keepsStoredForm))
     }
 }

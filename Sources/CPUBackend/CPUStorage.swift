@@ -7,12 +7,15 @@ class TensorStorageBase: TensorStorage, @unchecked Sendable {}
 /// widened once at load unless a kernel reads them directly) or q8 bytes + scales in place.
 final class HostWeight: TensorStorageBase, @unchecked Sendable {
     let data: WeightData
-    /// f32 values when the weight is used through OpenBLAS (f32, f16 and conv weights).
+    /// f32 values when the weight is used through OpenBLAS (f32 weights, norms, biases, conv kernels).
     let floats: UnsafeBufferPointer<Float>?
+    /// The CKernels GEMM over the stored bytes (q8, bf16, f16 matrices), used in place.
+    let matmul: QuantizedMatmul?
     private let ownedFloats: UnsafeMutableBufferPointer<Float>?
 
-    init(_ data: WeightData, widen: Bool) {
+    init(_ data: WeightData, widen: Bool, matmul: QuantizedMatmul? = nil) {
         self.data = data
+        self.matmul = matmul
         if data.dtype == .f32 {
             floats = data.data.bindMemory(to: Float.self)
             ownedFloats = nil

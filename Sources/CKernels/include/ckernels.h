@@ -16,4 +16,97 @@ enum {
     vk_cpu_avx512vnni = 1u << 5,
     vk_cpu_avx512bf16 = 1u << 6,
 };
+
+// MARK: - GEMM for stored weights: y[M, N] = x[M, K] · Wᵀ (+ bias), W as the .vkq file stores it.
+//
+// Flow of one call (CPUBackend.QuantizedMatmul drives it on all cores):
+//   plan = vk_gemm_plan_make(&w, mode, max_level)        once per weight and mode
+//   vk_gemm_prepare(&plan, x, rows…)                      activations → int8 / bf16, split by rows
+//   vk_gemm_columns(&plan, &w, x, act, …, n0, n1, scratch) output columns [n0, n1), split by columns
+// No weight repacking at load: each thread packs 4 KC × NR blocks of W (tens of KiB) into the
+// layout its microkernel wants, right before the microkernel sweeps all M rows over them.
+
+/// Instruction-set levels, lowest first. A plan uses the highest one ≤ the cap that the CPU has.
+enum {
+    vk_level_portable = 0,  // plain C
+    vk_level_avx2 = 1,      // AVX2 + FMA + F16C
+    vk_level_avx512 = 2,    // AVX-512 F/BW/VL + VNNI (W8A8) or + BF16 (W8A16, bf16 weights)
+};
+
+/// The level cap from the environment: VACEKIT_CPU_KERNELS = portable | avx2 | avx512 | auto
+/// (unset or anything else: auto = the highest the CPU has).
+int vk_kernel_level_from_env(void);
+
+/// Element types of stored weights.
+enum {
+    vk_weight_q8 = 0,    // int8 [n][k] + f16 scales [n][k / group]
+    vk_weight_bf16 = 1,  // bf16 bit patterns [n][k]
+    vk_weight_f16 = 2,   // f16 bit patterns [n][k]
+};
+
+/// A weight matrix in the .vkq layout, used in place (e.g. from the mmap).
+typedef struct {
+    int32_t kind;             // vk_weight_*
+    int32_t n, k;             // rows = output features, columns = input features
+    int32_t group;            // q8: input elements per scale; 0 or k = one scale per row
+    const void *data;         // int8 or 16-bit values, row-major [n][k]
+    const uint16_t *scales;   // q8: f16 [n][k / group]; NULL otherwise
+} vk_weight;
+
+/// How activations meet q8 weights.
+enum {
+    vk_mode_w8a8 = 0,   // x quantized per row to int8 (dynamic, symmetric); int32 dot products per group
+    vk_mode_w8a16 = 1,  // x kept at 16 bits: bf16 (AVX512_BF16), int16 per row (AVX2), f32 (portable)
+};
+
+/// Kernels: what the microkernel multiplies.
+enum {
+    vk_kernel_f32 = 0,    // f32 panel (weights dequantized at pack time), f32 activations
+    vk_kernel_i8 = 1,     // int8 (W8A8) or int16 (W8A16 on AVX2) activations × int8 weights, int32 per group
+    vk_kernel_bf16 = 2,   // bf16 activations × bf16-exact weights (int8 values or bf16), f32 per group
+};
+
+/// What a call needs: which kernel, its tile, and the layout of the prepared activations.
+typedef struct {
+    int32_t level;        // vk_level_* actually used
+    int32_t kernel;       // vk_kernel_*
+    int32_t mode;         // vk_mode_* (q8 only)
+    int32_t mr, nr;       // microkernel tile: rows of x × output columns
+    int32_t kc;           // k per packed block
+    int32_t k_align;      // k granularity of the microkernel (1, 2 or 4)
+    int32_t act_bytes;    // bytes per prepared activation element, 0 = the microkernel reads x itself
+    int32_t act_stride;   // prepared elements per row (k rounded up to k_align)
+    int32_t group;        // effective group (k when one scale per row; 0 for bf16/f16 weights)
+    int32_t act_levels;   // vk_kernel_i8: activations quantized to ±act_levels (127: int8, 32767: int16)
+} vk_gemm_plan;
+
+/// Chooses the kernel for a weight and mode under a level cap. Returns 0, or -1 for an invalid weight
+/// (unknown kind, non-positive sizes, group that does not divide k, q8 without scales).
+int vk_gemm_plan_make(const vk_weight *w, int mode, int max_level, vk_gemm_plan *plan);
+
+/// Bytes of prepared activations for m rows (0 when the kernel reads x directly).
+size_t vk_gemm_act_bytes(const vk_gemm_plan *plan, int m);
+/// Bytes of one thread's packing scratch (the packed weight block and its scales); 64-byte aligned use.
+size_t vk_gemm_scratch_bytes(const vk_gemm_plan *plan);
+
+/// Prepares rows [m0, m1) of x [.., k] into `act` (layout per plan) and `row_scales` (W8A8: the per-row
+/// activation scale; unused otherwise). Rows are independent: split them across threads.
+void vk_gemm_prepare(const vk_gemm_plan *plan, const float *x, int k, int m0, int m1,
+                     void *act, float *row_scales);
+
+/// y[0..m, n0..n1) = x · Wᵀ (+ bias), ldc = w->n. n0 should be a multiple of plan->nr (any n1).
+/// Column ranges are independent: split them across threads, each with its own scratch.
+void vk_gemm_columns(const vk_gemm_plan *plan, const vk_weight *w, const float *x, const void *act,
+                     const float *row_scales, int m, const float *bias, float *y, int n0, int n1,
+                     void *scratch);
+
+/// Atomically returns *counter and adds 1 (work sharing: threads claim chunks until it passes the count).
+int32_t vk_claim_next(int32_t *counter);
+
+// MARK: - Number conversions (shared with tests)
+
+/// f16 bits → f32.
+float vk_f16_to_f32(uint16_t h);
+/// f32 → bf16 bits, round to nearest even (the rounding the bf16 path applies to activations).
+uint16_t vk_f32_to_bf16(float f);
 #endif
