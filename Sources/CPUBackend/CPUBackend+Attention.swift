@@ -23,6 +23,11 @@ extension CPUBackend {
         let queryBlock = 128, keyBlock = 512
         let blocks = (nq + queryBlock - 1) / queryBlock
         let scale = 1 / Float(d).squareRoot()
+        // The workers below call sgemm on small tiles: OpenBLAS must run each call single-threaded, or
+        // its own thread pool and ours fight over the cores (and OpenBLAS spins waiting for itself).
+        let blasThreads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = blasThreads }
         parallelRanges(batches * heads * blocks) { items in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * keyBlock)
             let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * d)
