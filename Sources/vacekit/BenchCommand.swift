@@ -35,7 +35,12 @@ struct BenchOpsCommand: ParsableCommand {
 
     func run() throws {
         let backend = try DeviceOption.backend(device, activations: "f32")
-        let rows = try OpsBenchmark(backend: backend, quick: quick, runs: runs).rows(dtypes: [.f32, .f16, .bf16, .q8(group: 0), .q8(group: 32)])
+        var rows = try OpsBenchmark(backend: backend, quick: quick, runs: runs).rows(dtypes: [.f32, .f16, .bf16, .q8(group: 0), .q8(group: 32)])
+        if backend is CPUBackend {
+            // The opt-in W8A8 mode (int8 activations) as its own rows.
+            rows += try OpsBenchmark(backend: CPUBackend(q8Mode: .w8a8), quick: quick, runs: runs)
+                .rows(dtypes: [.q8(group: 0), .q8(group: 32)], q8Label: "q8a8", linearOnly: true)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -32,7 +32,9 @@ struct OpsBenchmark {
         return best
     }
 
-    func rows(dtypes: [DType]) throws -> [Row] {
+    /// Linear rows per weight dtype (`q8Label` names the q8 rows, e.g. `q8a8` for a W8A8 backend), then
+    /// attention and conv3d unless `linearOnly`.
+    func rows(dtypes: [DType], q8Label: String = "q8", linearOnly: Bool = false) throws -> [Row] {
         var rows: [Row] = []
         var noise = NormalNoise(seed: 7)
         let m = quick ? 64 : 1170
@@ -44,9 +46,11 @@ struct OpsBenchmark {
                 let box = Bytes(encoded.data, encoded.scales)
                 let weight = try backend.weight(WeightData(name: "w", shape: [n, k], dtype: encoded.dtype, data: box.data, scales: box.scales, owner: box))
                 let seconds = try time { try backend.linear(x, weight, bias: nil) }
-                rows.append(Row(op: "linear \(label)", shape: "\(m)×\(k)→\(n)", dtype: dtype.name, seconds: seconds, gflops: 2.0 * Double(m * n * k) / seconds / 1e9))
+                let name = dtype.isQuantized ? q8Label + (dtype == .q8(group: 0) ? "" : "/g32") : dtype.name
+                rows.append(Row(op: "linear \(label)", shape: "\(m)×\(k)→\(n)", dtype: name, seconds: seconds, gflops: 2.0 * Double(m * n * k) / seconds / 1e9))
             }
         }
+        if linearOnly { return rows }
         for tokens in quick ? [256] : [1170, 4680] {
             let (heads, d) = (12, 128)
             let q = try backend.tensor(noise.values(tokens * heads * d), [1, tokens, heads * d])
