@@ -34,6 +34,8 @@ public struct DispatchTiming: Sendable, Equatable {
 /// try recorder.submitAndWait()
 /// ```
 /// A recorder is used by one thread at a time; after `submitAndWait` it is empty and ready again.
+/// `submit()` and `wait()` split the two, so the host can record into a second recorder while the
+/// device runs the first (set `barrierBeforeFirstDispatch` so each batch sees the previous ones).
 public final class CommandRecorder {
     public let device: VulkanDevice
     /// Dispatches recorded since the last submit.
@@ -46,6 +48,11 @@ public final class CommandRecorder {
     private let queryPool: VkQueryPool?
     private let descriptors: DescriptorAllocator
     private var recording = false
+    /// A submit is in flight: `wait()` must run before the recorder records again.
+    public private(set) var inFlight = false
+    /// Put a compute→compute barrier before the first dispatch too, so that a batch sees what earlier
+    /// batches on the same queue wrote (needed when batches are submitted without waiting in between).
+    public var barrierBeforeFirstDispatch = false
     private var timedLabels: [String] = []
     /// Pipelines and buffers used by recorded work, kept alive until the GPU is done with them.
     private var retained: [AnyObject] = []
@@ -102,6 +109,7 @@ public final class CommandRecorder {
     }
 
     deinit {
+        if inFlight { vkWaitForFences(device.handle, 1, [fence], VK_TRUE, UInt64.max) }
         if let queryPool { vkDestroyQueryPool(device.handle, queryPool, nil) }
         vkDestroyFence(device.handle, fence, nil)
         vkDestroyCommandPool(device.handle, commandPool, nil)
@@ -131,12 +139,23 @@ public final class CommandRecorder {
         try record(pipeline, bindings: bindings, pushConstants: bytes, groups: groups, label: label)
     }
 
+    /// Records `pipeline` with push constants given as 32-bit words (floats as `bitPattern`), for
+    /// kernels whose push-constant block is built at run time; the word count must match the pipeline.
+    public func dispatch(_ pipeline: ComputePipeline, bindings: [BufferBinding], pushWords: [UInt32], groups: WorkgroupCount, label: String? = nil) throws(VulkanError) {
+        guard pushWords.count * 4 == pipeline.pushConstantSize else {
+            throw VulkanError.invalidUse("\(pipeline.name): push constants of \(pushWords.count * 4) bytes, the pipeline declares \(pipeline.pushConstantSize)")
+        }
+        let bytes = pushWords.withUnsafeBytes { Array($0) }
+        try record(pipeline, bindings: bindings, pushConstants: bytes, groups: groups, label: label)
+    }
+
     private func record(_ pipeline: ComputePipeline, bindings: [BufferBinding], pushConstants: [UInt8]?, groups: WorkgroupCount, label: String?) throws(VulkanError) {
+        guard !inFlight else { throw VulkanError.invalidUse("recording into a command buffer that is still in flight (call wait() first)") }
         try validate(pipeline, bindings: bindings, pushConstants: pushConstants, groups: groups)
         try beginIfNeeded()
         let set = try descriptors.allocate(layout: pipeline.setLayout, bindingCount: pipeline.bindingCount)
         writeDescriptors(set, bindings: bindings)
-        if dispatchCount > 0 { computeBarrier() }
+        if dispatchCount > 0 || barrierBeforeFirstDispatch { computeBarrier() }
         var timed = false
         if let queryPool, timedLabels.count < maxTimedDispatches {
             vkCmdWriteTimestamp(commandBuffer, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queryPool, UInt32(2 * timedLabels.count))
@@ -232,13 +251,33 @@ public final class CommandRecorder {
     /// unless timestamps are enabled). The recorder is empty afterwards and can record again.
     @discardableResult
     public func submitAndWait() throws(VulkanError) -> [DispatchTiming] {
-        guard recording else { return [] }
+        try submit()
+        return try wait()
+    }
+
+    /// Submits everything recorded without waiting (nothing happens when nothing was recorded).
+    /// Call `wait()` before recording again.
+    public func submit() throws(VulkanError) {
+        guard recording, !inFlight else { return }
         // Shader writes must be made visible to the host before the host reads mapped memory.
         memoryBarrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT,
                       access: VK_ACCESS_SHADER_WRITE_BIT.rawValue, then: VK_ACCESS_HOST_READ_BIT.rawValue)
+        do {
+            try vkCheck(vkEndCommandBuffer(commandBuffer), "vkEndCommandBuffer")
+            try device.submit(commandBuffer, fence: fence)
+        } catch {
+            clear()
+            throw error
+        }
+        inFlight = true
+    }
+
+    /// Waits for the submitted batch and returns its dispatch timings (empty unless timestamps are
+    /// enabled); the recorder is empty afterwards. Without a submit in flight it does nothing.
+    @discardableResult
+    public func wait() throws(VulkanError) -> [DispatchTiming] {
+        guard inFlight else { return [] }  // nothing submitted (anything recorded is kept)
         defer { clear() }
-        try vkCheck(vkEndCommandBuffer(commandBuffer), "vkEndCommandBuffer")
-        try device.submit(commandBuffer, fence: fence)
         var fences: [VkFence?] = [fence]
         try vkCheck(vkWaitForFences(device.handle, 1, &fences, VK_TRUE, UInt64.max), "vkWaitForFences")
         return try readTimings()
@@ -268,5 +307,6 @@ public final class CommandRecorder {
         timedLabels.removeAll()
         dispatchCount = 0
         recording = false
+        inFlight = false
     }
 }

@@ -3,9 +3,9 @@ import CVulkan
 /// A compute shader ready to dispatch: its module, a descriptor set layout of `bindingCount`
 /// storage buffers (bindings 0..<bindingCount of set 0), a push-constant range and the pipeline.
 ///
-/// Specialization constants are 32-bit values with constant_id 0, 1, 2, … in order (pass floats as
-/// `Float.bitPattern`, bools as 0/1); workgroup sizes and tile sizes go there so one SPIR-V serves
-/// every device.
+/// Specialization constants are 32-bit values with constant_id 0, 1, 2, … in order, or explicit
+/// (constant_id, value) pairs (pass floats as `Float.bitPattern`, bools as 0/1); workgroup sizes and
+/// tile sizes go there so one SPIR-V serves every device.
 public final class ComputePipeline: @unchecked Sendable {
     public let device: VulkanDevice
     public let name: String
@@ -17,8 +17,16 @@ public final class ComputePipeline: @unchecked Sendable {
 
     /// - Parameter requiredSubgroupSize: pin the subgroup size (VK_EXT_subgroup_size_control); the
     ///   device must have `subgroupSizeControl` and the size must lie in min…maxSubgroupSize.
+    public convenience init(device: VulkanDevice, name: String, spirv: [UInt32], bindingCount: Int, pushConstantSize: Int = 0,
+                            specialization: [UInt32] = [], requiredSubgroupSize: Int? = nil) throws(VulkanError) {
+        try self.init(device: device, name: name, spirv: spirv, bindingCount: bindingCount, pushConstantSize: pushConstantSize,
+                      specializationEntries: specialization.enumerated().map { (UInt32($0.offset), $0.element) },
+                      requiredSubgroupSize: requiredSubgroupSize)
+    }
+
+    /// Like the other initializer, with specialization constants given as (constant_id, value) pairs.
     public init(device: VulkanDevice, name: String, spirv: [UInt32], bindingCount: Int, pushConstantSize: Int = 0,
-                specialization: [UInt32] = [], requiredSubgroupSize: Int? = nil) throws(VulkanError) {
+                specializationEntries: [(UInt32, UInt32)], requiredSubgroupSize: Int? = nil) throws(VulkanError) {
         let caps = device.capabilities
         guard bindingCount >= 1, bindingCount <= caps.maxPerStageDescriptorStorageBuffers else {
             throw VulkanError.limitExceeded("\(name): \(bindingCount) storage buffers (device allows 1…\(caps.maxPerStageDescriptorStorageBuffers))")
@@ -87,7 +95,7 @@ public final class ComputePipeline: @unchecked Sendable {
 
         var pipeline: VkPipeline?
         let pipelineResult = Self.createPipeline(
-            vkDevice, module: module, layout: layout, specialization: specialization,
+            vkDevice, module: module, layout: layout, specialization: specializationEntries,
             requiredSubgroupSize: requiredSubgroupSize, into: &pipeline)
         guard pipelineResult == VK_SUCCESS, let pipeline else {
             vkDestroyPipelineLayout(vkDevice, layout, nil)
@@ -110,11 +118,12 @@ public final class ComputePipeline: @unchecked Sendable {
     }
 
     private static func createPipeline(
-        _ device: VkDevice, module: VkShaderModule, layout: VkPipelineLayout, specialization: [UInt32],
+        _ device: VkDevice, module: VkShaderModule, layout: VkPipelineLayout, specialization pairs: [(UInt32, UInt32)],
         requiredSubgroupSize: Int?, into pipeline: inout VkPipeline?
     ) -> VkResult {
-        var entries = specialization.indices.map {
-            VkSpecializationMapEntry(constantID: UInt32($0), offset: UInt32($0 * 4), size: 4)
+        let specialization = pairs.map(\.1)
+        var entries = pairs.indices.map {
+            VkSpecializationMapEntry(constantID: pairs[$0].0, offset: UInt32($0 * 4), size: 4)
         }
         let chain = PNextChain()
         if let size = requiredSubgroupSize {

@@ -5,9 +5,9 @@ import CVulkan
 ///
 /// This is the right memory on UMA devices (lavapipe, integrated GPUs, Apple), where device-local
 /// memory is host-visible. On discrete GPUs tensors belong in device-local memory that the host
-/// cannot map, filled through a host-visible staging buffer with vkCmdCopyBuffer; that path, and
-/// sub-allocation from large blocks, will go in a `BufferPool` next to this type.
-/// Each buffer is one VkDeviceMemory allocation for now.
+/// cannot map, filled through a host-visible staging buffer with vkCmdCopyBuffer (the hook for it is
+/// `HostUpload`; today a discrete GPU reads this memory over the bus). Each buffer is one
+/// VkDeviceMemory allocation; the backend sub-allocates tensors from large ones (`TensorMemoryPool`).
 public final class VulkanBuffer: @unchecked Sendable {
     public let device: VulkanDevice
     public let byteCount: Int

@@ -12,13 +12,17 @@ enum DeviceOption {
         case "cpu":
             return CPUBackend()
         case nil:
-            return CPUBackend()
+            return VulkanBackendFactory.automatic(activations: activations)
         case let value? where value == "vulkan" || value.hasPrefix("vulkan:"):
             return try VulkanBackendFactory.make(selector: value == "vulkan" ? nil : String(value.dropFirst(7)), activations: activations)
         case let value?:
             throw DeviceError("--device \(value): use cpu, vulkan or vulkan:N")
         }
     }
+}
+
+enum CPUBackendChoice {
+    static func make() -> any Backend { CPUBackend() }
 }
 
 struct DeviceError: Error, CustomStringConvertible {

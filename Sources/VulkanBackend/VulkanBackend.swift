@@ -1,0 +1,256 @@
+import Foundation
+import Tensors
+
+/// The op contract (`Backend`) on a Vulkan 1.2 device.
+///
+/// - Memory: tensors live in pooled, host-visible device memory (`TensorMemoryPool`); activations
+///   are contiguous f32, or f16 when created with `activations: .f16` on a device with 16-bit
+///   storage; weights keep their stored form (f32, f16, bf16, q8 + f16 scales) and are dequantized
+///   inside the kernels.
+/// - Execution: ops record dispatches (`BatchScheduler`); the queue sees a batch every
+///   `dispatchesPerSubmit` dispatches, and the host waits only in `floats` (or `synchronize`).
+/// - Precision: every kernel computes in f32 (accumulation, statistics, softmax); f16 is a storage
+///   format only, so devices without f16 arithmetic run the f16 path too.
+/// - Limits: no binding exceeds `maxBindingBytes` (the device's maxStorageBufferRange unless set
+///   lower, e.g. by tests): large tensors are bound by windows and ops split (`BindingWindows`).
+///
+/// Op families live in `VulkanBackend+Linear.swift`, `+Elementwise`, `+Norms`, `+Attention`,
+/// `+Conv`, `+Layout`; shaders in `Shaders/<family>.glsl`. Thread-safe: ops are serialised by a lock.
+public final class VulkanBackend: Backend, @unchecked Sendable {
+    public enum Activations: String, Sendable {
+        case f32, f16
+    }
+
+    public let device: VulkanDevice
+    /// The activation type in use (f16 only when asked for and the device has 16-bit storage).
+    public let activations: Activations
+    /// The largest byte range bound to one shader binding.
+    public let maxBindingBytes: Int
+    let pool: TensorMemoryPool
+    let pipelines: PipelineCache
+    let scheduler: BatchScheduler
+    let profiler: DispatchProfiler?
+    let lock = NSRecursiveLock()
+
+    /// Environment variable that turns on per-op GPU timing, printed at each completed batch.
+    public static let profileEnvironmentVariable = "VACEKIT_PROFILE"
+
+    /// - Parameters:
+    ///   - activations: `.f16` halves activation memory and bandwidth (f32 math throughout); falls
+    ///     back to f32 on devices without storageBuffer16BitAccess.
+    ///   - maxBindingBytes: bind at most this many bytes per binding (default and upper bound: the
+    ///     device's maxStorageBufferRange). Tests set it low to exercise the splitting paths.
+    ///   - dispatchesPerSubmit: dispatches per command buffer before it is submitted.
+    ///   - profile: time every dispatch (default: `VACEKIT_PROFILE=1`); `printProfile` prints the
+    ///     per-op times at each completed batch.
+    public init(device: VulkanDevice, activations: Activations = .f32, maxBindingBytes: Int? = nil, dispatchesPerSubmit: Int = 256,
+                profile: Bool = ProcessInfo.processInfo.environment[VulkanBackend.profileEnvironmentVariable] == "1",
+                printProfile: Bool = true) throws {
+        let caps = device.capabilities
+        self.device = device
+        self.activations = activations == .f16 && device.enabledFeatures.storageBuffer16BitAccess ? .f16 : .f32
+        let range = caps.maxStorageBufferRange > 0 ? caps.maxStorageBufferRange : Int(Int32.max)
+        self.maxBindingBytes = min(maxBindingBytes ?? range, range)
+        guard self.maxBindingBytes >= 4096 else { throw VulkanError.invalidUse("maxBindingBytes \(self.maxBindingBytes) is below 4096") }
+        pool = TensorMemoryPool(device: device)
+        pipelines = PipelineCache(device: device, halfActivations: self.activations == .f16)
+        profiler = profile ? DispatchProfiler(prints: printProfile) : nil
+        scheduler = try BatchScheduler(device: device, pool: pool, dispatchesPerSubmit: dispatchesPerSubmit, profiler: profiler)
+    }
+
+    /// A backend on the device `VACEKIT_DEVICE` (or the automatic choice) picks.
+    public convenience init(activations: Activations = .f32) throws {
+        try self.init(device: VulkanDevice(), activations: activations)
+    }
+
+    public var name: String {
+        "vulkan: \(device.capabilities.name)" + (activations == .f16 ? " (f16 activations)" : "")
+    }
+
+    var activationDType: DType { activations == .f16 ? .f16 : .f32 }
+    var halfActivations: Bool { activations == .f16 }
+
+    /// Slack of a window whose start is rounded down to the binding alignment (and its size up to words).
+    var windowSlack: Int { pool.alignment + 4 }
+
+    /// Submits everything recorded and waits for the device.
+    public func synchronize() throws {
+        try lock.withLock { try scheduler.synchronize() }
+    }
+
+    /// Device memory held for tensors: blocks, dedicated buffers and the cache of released regions.
+    public var deviceMemoryBytes: Int { pool.deviceBytes }
+
+    /// Waits for the device, then frees the cached buffers of released large tensors (for example
+    /// between the transformer and the VAE, whose tensor sizes differ). Returns the bytes freed.
+    @discardableResult
+    public func releaseCachedMemory() throws -> Int {
+        try lock.withLock {
+            try scheduler.synchronize()
+            return pool.trim()
+        }
+    }
+
+    /// GPU time per op label since the last call (profiling backends only).
+    public func takeProfile() -> [String: (count: Int, seconds: Double)] {
+        (profiler?.takeTotals() ?? [:]).mapValues { ($0.count, $0.seconds) }
+    }
+
+    // MARK: storage
+
+    /// A new contiguous activation of `shape`, written by a kernel.
+    func makeActivation(_ shape: Shape) throws -> (Tensor, VulkanTensorStorage) {
+        let bytes = max(shape.count * activationDType.elementSize, 4)
+        let region = try pool.allocate(bytes, hostWrites: false)
+        let storage = VulkanTensorStorage(pool: pool, region: region, byteCount: bytes, dtype: activationDType, isWeight: false)
+        return (Tensor(shape: shape, dtype: activationDType, storage: storage), storage)
+    }
+
+    func storage(_ t: Tensor, _ op: String) throws -> VulkanTensorStorage {
+        guard let storage = t.storage as? VulkanTensorStorage, storage.pool === pool else {
+            throw TensorError(op, "tensor \(t.shape) does not belong to this Vulkan backend")
+        }
+        return storage
+    }
+
+    /// `t` as a kernel input: activations as they are; weights as stored when the kernels can read
+    /// that type directly (f32; f16 with f16 activations), else an f32 copy made once and kept.
+    func operand(_ t: Tensor, _ op: String) throws -> VulkanTensorStorage {
+        let stored = try storage(t, op)
+        guard stored.isWeight, stored.dtype != .f32, !(stored.dtype == .f16 && halfActivations) else { return stored }
+        return try stored.operandView {
+            let values = WeightDecoding.floats(stored, count: t.count, shape: t.shape)
+            let region = try pool.allocate(max(values.count * 4, 4), hostWrites: true)
+            values.withUnsafeBytes { HostUpload.copy($0, into: region) }
+            return VulkanTensorStorage(pool: pool, region: region, byteCount: values.count * 4, dtype: .f32, isWeight: true)
+        }
+    }
+
+    /// The binding of elements `elements` of a tensor's storage, and the element the range starts at
+    /// inside the binding.
+    func bind(_ storage: VulkanTensorStorage, _ elements: Range<Int>) -> (binding: BufferBinding, base: UInt32) {
+        let size = storage.elementSize
+        let (binding, base) = VulkanTensorStorage.binding(storage.region, bytes: elements.lowerBound * size ..< elements.upperBound * size,
+                                                          elementSize: size, alignment: pool.alignment)
+        return (binding, UInt32(base))
+    }
+
+    /// A binding of the whole of a small tensor (a bias, a table); throws if it exceeds the limit.
+    func bindWhole(_ storage: VulkanTensorStorage, count: Int, _ op: String) throws -> (binding: BufferBinding, base: UInt32) {
+        guard count * storage.elementSize + windowSlack <= maxBindingBytes else {
+            throw TensorError(op, "a tensor of \(count) elements exceeds the device's binding range of \(maxBindingBytes) bytes")
+        }
+        return bind(storage, 0 ..< max(count, 1))
+    }
+
+    // MARK: recording
+
+    func record(_ family: KernelFamily, specialization: [UInt32: UInt32] = [:], _ bindings: [BufferBinding], push: [UInt32],
+                groups: WorkgroupCount, label: String) throws {
+        let pipeline = try pipelines.pipeline(family, specialization: specialization)
+        try scheduler.dispatch(pipeline, bindings, push: push, groups: groups, label: label)
+    }
+
+    /// Workgroups for `count` invocations of a 1-D kernel, spilling into y past 65535 groups
+    /// (the shaders' `linearInvocation`).
+    func groups1D(_ count: Int, groupSize: Int = KernelFamily.elementGroupSize) throws -> WorkgroupCount {
+        try groups(ofItems: (count + groupSize - 1) / groupSize)
+    }
+
+    /// `items` workgroups laid out as x (up to the device limit) × y.
+    func groups(ofItems items: Int) throws -> WorkgroupCount {
+        let limit = device.capabilities.maxComputeWorkGroupCount
+        let x = max(1, min(items, limit[0]))
+        let y = (items + x - 1) / x
+        guard y <= limit[1] else { throw VulkanError.limitExceeded("\(items) workgroups") }
+        return WorkgroupCount(x: x, y: max(y, 1))
+    }
+
+    // MARK: data movement
+
+    public func tensor(_ values: [Float], _ shape: Shape) throws -> Tensor {
+        guard values.count == shape.count else { throw TensorError("tensor", "\(values.count) values for shape \(shape)") }
+        return try lock.withLock {
+            let bytes = max(values.count * activationDType.elementSize, 4)
+            let region = try pool.allocate(bytes, hostWrites: true)
+            if halfActivations {
+                values.map(Float16.init).withUnsafeBytes { HostUpload.copy($0, into: region) }
+            } else {
+                values.withUnsafeBytes { HostUpload.copy($0, into: region) }
+            }
+            let storage = VulkanTensorStorage(pool: pool, region: region, byteCount: bytes, dtype: activationDType, isWeight: false)
+            return Tensor(shape: shape, dtype: activationDType, storage: storage)
+        }
+    }
+
+    public func floats(_ t: Tensor) throws -> [Float] {
+        try lock.withLock {
+            let stored = try storage(t, "floats")
+            try scheduler.synchronize()
+            return WeightDecoding.floats(stored, count: t.count, shape: t.shape)
+        }
+    }
+
+    public func weight(_ data: WeightData) throws -> Tensor {
+        guard data.data.count == data.shape.count * data.dtype.elementSize else {
+            throw TensorError("weight", "\(data.name): \(data.data.count) bytes for \(data.shape) of \(data.dtype)")
+        }
+        var scaleBytes = 0
+        if case .q8 = data.dtype {
+            let (rows, _, groupsPerRow) = WeightDecoding.q8Layout(data.dtype, shape: data.shape)
+            scaleBytes = rows * groupsPerRow * 2
+            guard let scales = data.scales, scales.count == scaleBytes else {
+                throw TensorError("weight", "\(data.name): q8 needs \(scaleBytes) bytes of f16 scales, got \(data.scales?.count ?? 0)")
+            }
+        }
+        return try lock.withLock {
+            let region = try pool.allocate(max(data.data.count, 4), hostWrites: true)
+            HostUpload.copy(data.data, into: region)
+            var scales: BufferRegion?
+            if scaleBytes > 0, let source = data.scales {
+                let region = try pool.allocate(scaleBytes, hostWrites: true)
+                HostUpload.copy(source, into: region)
+                scales = region
+            }
+            let storage = VulkanTensorStorage(pool: pool, region: region, byteCount: data.data.count, dtype: data.dtype, isWeight: true, scales: scales,
+                                              storedShape: data.shape)
+            return Tensor(shape: data.shape, dtype: data.dtype, storage: storage)
+        }
+    }
+
+    public func reshape(_ x: Tensor, _ shape: Shape) throws -> Tensor {
+        guard shape.count == x.count else { throw TensorError("reshape", "\(x.shape) has \(x.count) elements, \(shape) needs \(shape.count)") }
+        return Tensor(shape: shape, dtype: x.dtype, storage: x.storage)
+    }
+}
+
+/// Stored bytes → f32 on the host (for `floats` and for weights used as kernel operands).
+enum WeightDecoding {
+    /// q8: (rows, columns, scales per row); a group that does not divide a row means one scale per
+    /// row, as on the CPU backend.
+    static func q8Layout(_ dtype: DType, shape: Shape) -> (rows: Int, group: Int, groupsPerRow: Int) {
+        let rows = shape.dims.first ?? 1, columns = max(shape.dims.dropFirst().reduce(1, *), 1)
+        guard case .q8(let requested) = dtype else { return (rows, columns, 1) }
+        let group = requested == 0 || columns % requested != 0 ? columns : requested
+        return (rows, group, columns / group)
+    }
+
+    static func floats(_ storage: VulkanTensorStorage, count: Int, shape: Shape) -> [Float] {
+        let bytes = UnsafeRawPointer(storage.region.contents)
+        switch storage.dtype {
+        case .f32:
+            return Array(UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: Float.self), count: count))
+        case .f16:
+            let halves = bytes.assumingMemoryBound(to: Float16.self)
+            return (0 ..< count).map { Float(halves[$0]) }
+        case .bf16:
+            let words = bytes.assumingMemoryBound(to: UInt16.self)
+            return (0 ..< count).map { Float(bitPattern: UInt32(words[$0]) << 16) }
+        case .q8:
+            let (_, group, _) = q8Layout(storage.dtype, shape: storage.storedShape ?? shape)
+            let q = bytes.assumingMemoryBound(to: Int8.self)
+            let scales = UnsafeRawPointer(storage.scales!.contents).assumingMemoryBound(to: Float16.self)
+            return (0 ..< count).map { Float(q[$0]) * Float(scales[$0 / group]) }
+        }
+    }
+}

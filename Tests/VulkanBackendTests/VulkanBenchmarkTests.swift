@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+@testable import VulkanBackend
+
+/// The quick kernel benchmark, printed as a table. Opt-in (tens of seconds on lavapipe):
+/// `VACEKIT_VULKAN_BENCH=1 swift test --filter VulkanBenchmarkTests` (`=full` for the full set).
+@Suite(.enabled(if: TestDevice.available && ProcessInfo.processInfo.environment["VACEKIT_VULKAN_BENCH"] != nil, "set VACEKIT_VULKAN_BENCH=1 to run"))
+struct VulkanBenchmarkTests {
+    @Test func opsTable() throws {
+        let device = try TestDevice.result.get()
+        let quick = ProcessInfo.processInfo.environment["VACEKIT_VULKAN_BENCH"] != "full"
+        let rows = try VulkanBenchmark.ops(device: device, quick: quick)
+        print("device: \(device.capabilities.name)")
+        print("| op | shape | dtype | seconds | GFLOP/s |")
+        print("|---|---|---|---|---|")
+        for row in rows {
+            print("| \(row.op) | \(row.shape) | \(row.dtype) | \(String(format: "%.4f", row.seconds)) | \(String(format: "%.2f", row.gflops)) |")
+        }
+        #expect(rows.count == (quick ? 3 * 2 + 1 : VulkanBenchmark.linearShapes.count * 2 + 2))
+        #expect(rows.allSatisfy { $0.seconds > 0 && $0.gflops.isFinite })
+    }
+}

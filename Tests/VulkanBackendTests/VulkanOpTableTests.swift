@@ -1,0 +1,46 @@
+import BackendConformance
+import Foundation
+import Tensors
+import Testing
+@testable import VulkanBackend
+
+/// Backends shared by the Vulkan op tests: f32 activations, and f16 activations where the device
+/// has 16-bit storage (nil otherwise, and those tests are skipped).
+enum TestBackends {
+    static let f32: VulkanBackend? = TestDevice.device.flatMap { try? VulkanBackend(device: $0, activations: .f32) }
+    static let f16: VulkanBackend? = TestDevice.device.flatMap { device in
+        device.enabledFeatures.storageBuffer16BitAccess ? try? VulkanBackend(device: device, activations: .f16) : nil
+    }
+    static let seed: UInt64 = ProcessInfo.processInfo.environment["VACEKIT_TEST_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1 ... 1 << 40)
+}
+
+/// Every op of the contract on Vulkan against the float64 reference (the shared op table). Fresh
+/// random inputs each run; the seed is printed with any failure (VACEKIT_TEST_SEED replays one).
+@Suite(.enabled(if: TestDevice.available, TestDevice.skipReason))
+struct VulkanOpTableTests {
+    /// f32 activations: f32 math throughout, layout exact. q8 compares against the dequantized
+    /// weight, which the kernel uses exactly.
+    static func f32Bound(_ kind: OpCase.Kind) -> Double {
+        switch kind {
+        case .layout: 0
+        case .math, .quantizedMatmul: 1e-5
+        }
+    }
+
+    @Test(arguments: OpTable.cases)
+    func f32Activations(_ op: OpCase) throws {
+        let backend = try #require(TestBackends.f32)
+        let result = try op.evaluate(on: backend, seed: TestBackends.seed)
+        #expect(result.relativeL2 <= Self.f32Bound(op.kind), "\(op.name): relative L2 \(result.relativeL2), max |Δ| \(result.maxAbs) (seed \(TestBackends.seed))")
+    }
+
+    /// f16 activations: inputs and outputs rounded to f16 (about 3e-4 relative each), math in f32.
+    @Test(.enabled(if: TestDevice.device?.enabledFeatures.storageBuffer16BitAccess == true, "device has no 16-bit storage"),
+          arguments: OpTable.cases)
+    func f16Activations(_ op: OpCase) throws {
+        let backend = try #require(TestBackends.f16)
+        #expect(backend.activations == .f16)
+        let result = try op.evaluate(on: backend, seed: TestBackends.seed)
+        #expect(result.relativeL2 <= 2e-3, "\(op.name): relative L2 \(result.relativeL2), max |Δ| \(result.maxAbs) (seed \(TestBackends.seed))")
+    }
+}
