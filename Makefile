@@ -1,7 +1,7 @@
 # `make test` is the whole set-up and test run on a fresh Debian 12 machine with Swift installed.
 SWIFT ?= swift
 
-.PHONY: setup build test demo fixtures clean
+.PHONY: setup build test demo bench fixtures clean
 
 setup:
 	@./scripts/setup
@@ -20,6 +20,10 @@ demo: setup
 	.build/release/vacekit convert Tests/Fixtures/wan_vace/official/diffusion_pytorch_model.safetensors -o out/demo-wan-vace-q8.vkq --group 32 --quiet
 	.build/release/vacekit verify out/demo-wan-vace-q8.vkq
 	.build/release/vacekit validate --model out/demo-wan-vace-q8.vkq --reference Tests/Fixtures/reference/wan_vace_forward.safetensors --bound 3e-2
+
+# The measurements of BENCHMARKS.md (20–30 minutes; needs the reference venv for the PyTorch side).
+bench:
+	./scripts/bench-all
 
 # Regenerates Tests/Fixtures with PyTorch + diffusers (needs the venv of converters/reference/README.md).
 fixtures:
