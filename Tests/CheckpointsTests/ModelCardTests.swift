@@ -33,4 +33,17 @@ import VKQ
         #expect(expected.count == card["tensors"]?.intValue)
         #expect(expected.reduce(0) { $0 + $1.shape.reduce(1, *) } == card["parameters"]?.intValue)
     }
+
+    @Test func ltxCards() throws {
+        let transformer = try Self.card("ltx-video-2b-0.9")
+        let spec = LTXTransformerSpec()
+        let expected = try spec.expectedTensors(config: transformer["config"]!, keyMap: KeyMap.named(spec.keyMapName), names: [])
+        #expect(expected.reduce(0) { $0 + $1.shape.reduce(1, *) } == transformer["parameters"]?.intValue)
+        #expect(expected.count == transformer["tensors"]?.intValue)
+        // Encoder 180,404,353 + decoder 238,789,296 + the two latent statistics (ltx-vace.md §1.6).
+        let vae = try Self.card("ltx-video-vae-0.9")
+        let vaeSpec = LTXVAESpec()
+        let vaeTensors = try vaeSpec.expectedTensors(config: vae["config"]!, keyMap: KeyMap.named(vaeSpec.keyMapName), names: [])
+        #expect(vaeTensors.reduce(0) { $0 + $1.shape.reduce(1, *) } == vae["parameters"]?.intValue)
+    }
 }
