@@ -1,25 +1,71 @@
+import CKernels
 import Foundation
 import Tensors
 
 extension CPUBackend {
-    /// Flash-style attention on the CPU: for each (batch, head, block of 128 queries), key blocks of 512
-    /// are scored with one sgemm, folded into a running max / sum (online softmax, f32), and their
-    /// values accumulated with a second sgemm. Scratch is 128 × 512 scores per worker, whatever N is.
+    /// Flash-style attention on the CPU: for each (batch, head, block of queries), tiles of keys are
+    /// scored, folded into a running max / sum (online softmax, f32) and their values accumulated; the
+    /// scores of one tile are all the scratch a worker needs, whatever N is.
+    ///
+    /// With AVX2 the fused C kernel does it all (CKernels attention*.c: kᵀ and v packed once per head,
+    /// 6 × 16 FMA register tiles, masked keys dropped at packing); otherwise the tiles are scored and
+    /// accumulated with OpenBLAS sgemm around the plain-C softmax update.
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
-        try profiler.measure("attention") { try attentionImpl(q: q, k: k, v: v, heads: heads, keyMask: keyMask) }
+        try profiler.measure("attention") { try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, level: Self.vectorLevel) }
     }
 
-    private func attentionImpl(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
+    /// `attention` at a given kernel level (vk_level_*), so that the tests run both paths on one machine.
+    func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, level: Int32) throws -> Tensor {
         guard q.shape.rank == 3, k.shape.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
               heads > 0, q.shape[2] % heads == 0
         else { throw TensorError("attention", "q \(q.shape), k \(k.shape), v \(v.shape) with \(heads) heads") }
-        let (batches, nq, width) = (q.shape[0], q.shape[1], q.shape[2])
-        let nk = k.shape[1], d = width / heads
+        let (batches, nk) = (q.shape[0], k.shape[1])
         if let keyMask, keyMask.shape.dims != [batches, nk] { throw TensorError("attention", "key mask \(keyMask.shape) for keys [\(batches), \(nk)]") }
         let (qv, kv, vv) = (try values(q, "attention"), try values(k, "attention"), try values(v, "attention"))
         let mask = try keyMask.map { try values($0, "attention") }
         let (out, buffer) = allocate(q.shape)
-        let o = SharedPointer(buffer.pointer)
+        if q.count == 0 { return out }
+        if nk == 0 { buffer.buffer.initialize(repeating: 0); return out }  // no key: nothing to attend to
+        if level >= vk_level_avx2 {
+            fusedAttention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads, level: level)
+        } else {
+            blasAttention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads)
+        }
+        return out
+    }
+
+    private func fusedAttention(_ qv: UnsafeBufferPointer<Float>, _ kv: UnsafeBufferPointer<Float>, _ vv: UnsafeBufferPointer<Float>,
+                                _ mask: UnsafeBufferPointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ shape: Shape,
+                                nk: Int, heads: Int, level: Int32) {
+        let (batches, nq, d) = (shape[0], shape[1], shape[2] / heads)
+        let problem = vk_attention(q: qv.baseAddress, k: kv.baseAddress, v: vv.baseAddress, mask: mask?.baseAddress, out: out,
+                                   batches: Int32(batches), nq: Int32(nq), nk: Int32(nk), heads: Int32(heads), d: Int32(d),
+                                   scale: 1 / Float(d).squareRoot())
+        withUnsafePointer(to: problem) { a in
+            // kᵀ and v of every head, packed once (a pooled buffer the size of k + v), kept alive until
+            // the last worker is done with it.
+            let packed = HostBuffer(count: vk_attention_packed_floats(a), pool: pool)
+            withExtendedLifetime(packed) {
+                let pointer = packed.pointer
+                parallelRanges(batches * heads) { pairs in vk_attention_pack(a, Int32(pairs.lowerBound), Int32(pairs.upperBound), pointer) }
+                let scratchBytes = vk_attention_scratch_bytes(a)
+                parallelRanges(Int(vk_attention_items(a))) { items in
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+                    defer { scratch.deallocate() }
+                    vk_attention_run(a, pointer, Int32(items.lowerBound), Int32(items.upperBound), level, scratch)
+                }
+            }
+        }
+    }
+
+    /// Per (batch, head, 128 queries): 512-key tiles scored with one sgemm, the C softmax update, and
+    /// the values accumulated with a second sgemm.
+    private func blasAttention(_ qv: UnsafeBufferPointer<Float>, _ kv: UnsafeBufferPointer<Float>, _ vv: UnsafeBufferPointer<Float>,
+                               _ mask: UnsafeBufferPointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ shape: Shape,
+                               nk: Int, heads: Int) {
+        let (batches, nq, width) = (shape[0], shape[1], shape[2])
+        let d = width / heads
+        let o = SharedPointer(out)
         let queryBlock = 128, keyBlock = 512
         let blocks = (nq + queryBlock - 1) / queryBlock
         let scale = 1 / Float(d).squareRoot()
@@ -31,14 +77,16 @@ extension CPUBackend {
         parallelRanges(batches * heads * blocks) { items in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * keyBlock)
             let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * d)
-            var runningMax = [Float](repeating: 0, count: queryBlock), runningSum = [Float](repeating: 0, count: queryBlock)
-            defer { scores.deallocate(); accumulator.deallocate() }
+            let runningMax = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock)
+            let runningSum = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock)
+            defer { scores.deallocate(); accumulator.deallocate(); runningMax.deallocate(); runningSum.deallocate() }
             for item in items {
                 let (batch, head, block) = (item / (heads * blocks), item / blocks % heads, item % blocks)
                 let q0 = block * queryBlock, rows = min(queryBlock, nq - q0)
                 let qBase = qv.baseAddress! + (batch * nq + q0) * width + head * d
                 accumulator.initialize(repeating: 0, count: rows * d)
-                for r in 0 ..< rows { runningMax[r] = -.infinity; runningSum[r] = 0 }
+                runningMax.initialize(repeating: -.infinity, count: rows)
+                runningSum.initialize(repeating: 0, count: rows)
                 for k0 in stride(from: 0, to: nk, by: keyBlock) {
                     let cols = min(keyBlock, nk - k0)
                     let kBase = kv.baseAddress! + (batch * nk + k0) * width + head * d
@@ -46,22 +94,8 @@ extension CPUBackend {
                     // scores = (q · kᵀ) / √d  [rows, cols]
                     BLAS.sgemm(m: rows, n: cols, k: d, a: qBase, lda: width, b: kBase, ldb: width, transposeB: true,
                                c: scores, ldc: cols, alpha: scale)
-                    for r in 0 ..< rows {
-                        let row = scores + r * cols
-                        var blockMax = -Float.infinity
-                        for c in 0 ..< cols {
-                            if let mask, mask[batch * nk + k0 + c] == 0 { row[c] = -.infinity }
-                            blockMax = max(blockMax, row[c])
-                        }
-                        let newMax = max(runningMax[r], blockMax)
-                        if newMax == -.infinity { for c in 0 ..< cols { row[c] = 0 }; continue }  // all masked so far
-                        let correction = runningMax[r] == -.infinity ? 0 : exp(runningMax[r] - newMax)
-                        var sum: Float = 0
-                        for c in 0 ..< cols { row[c] = exp(row[c] - newMax); sum += row[c] }
-                        runningSum[r] = runningSum[r] * correction + sum
-                        runningMax[r] = newMax
-                        if correction != 1 { for j in 0 ..< d { accumulator[r * d + j] *= correction } }
-                    }
+                    vk_softmax_tile_f32(scores, Int32(rows), Int32(cols), Int32(cols), mask.map { $0.baseAddress! + batch * nk + k0 },
+                                        runningMax, runningSum, accumulator, Int32(d))
                     // accumulator += p · v  [rows, d]
                     BLAS.sgemm(m: rows, n: d, k: cols, a: scores, lda: cols, b: vBase, ldb: width, c: accumulator, ldc: d, beta: 1)
                 }
@@ -72,7 +106,6 @@ extension CPUBackend {
                 }
             }
         }
-        return out
     }
 
     public func rotary(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {

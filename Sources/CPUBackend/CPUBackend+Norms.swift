@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Tensors
 
@@ -7,13 +8,9 @@ extension CPUBackend {
     }
 
     private func layerNormImpl(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
-        try rowNorm("layerNorm", x, weight: weight, bias: bias) { row, n in
-            var mean = 0.0, square = 0.0
-            for j in 0 ..< n { mean += Double(row[j]) }
-            mean /= Double(n)
-            for j in 0 ..< n { let d = Double(row[j]) - mean; square += d * d }
-            let inverse = 1 / (square / Double(n) + Double(eps)).squareRoot()
-            return (Float(mean), Float(inverse))
+        let level = Self.vectorLevel
+        return try rowNorm("layerNorm", x, weight: weight, bias: bias) { x, y, rows, n, w, b in
+            vk_layer_norm_rows_f32(x, y, rows, n, w, b, eps, level)
         }
     }
 
@@ -22,34 +19,28 @@ extension CPUBackend {
     }
 
     private func rmsNormImpl(_ x: Tensor, weight: Tensor?, eps: Float) throws -> Tensor {
-        try rowNorm("rmsNorm", x, weight: weight, bias: nil) { row, n in
-            var square = 0.0
-            for j in 0 ..< n { square += Double(row[j]) * Double(row[j]) }
-            return (0, Float(1 / (square / Double(n) + Double(eps)).squareRoot()))
+        let level = Self.vectorLevel
+        return try rowNorm("rmsNorm", x, weight: weight, bias: nil) { x, y, rows, n, w, _ in
+            vk_rms_norm_rows_f32(x, y, rows, n, w, eps, level)
         }
     }
 
-    /// Normalises each row of the last dim as `(x − center) · inverse`, then the optional affine.
+    /// Runs a C row-norm kernel (CKernels norms.c: f32 blocked statistics) over ranges of rows of the
+    /// last dim on all cores, after checking the affine parameters' sizes.
     private func rowNorm(_ op: String, _ x: Tensor, weight: Tensor?, bias: Tensor?,
-                         _ statistics: @escaping (UnsafePointer<Float>, Int) -> (center: Float, inverse: Float)) throws -> Tensor {
+                         _ kernel: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int,
+                                              UnsafePointer<Float>?, UnsafePointer<Float>?) -> Void) throws -> Tensor {
         let n = x.shape.dims.last ?? 1
-        let input = try values(x, op)
+        let input = try values(x, op).baseAddress!
         let w = try weight.map { try values($0, op) }, b = try bias.map { try values($0, op) }
         if let w, w.count != n { throw TensorError(op, "weight \(weight!.shape) for rows of \(n)") }
         if let b, b.count != n { throw TensorError(op, "bias \(bias!.shape) for rows of \(n)") }
         let (out, buffer) = allocate(x.shape)
-        let o = SharedPointer(buffer.pointer)
-        parallelRanges(x.count / max(n, 1), minChunk: 8) { rows in
-            for r in rows {
-                let row = input.baseAddress! + r * n
-                let (center, inverse) = statistics(row, n)
-                for j in 0 ..< n {
-                    var v = (row[j] - center) * inverse
-                    if let w { v *= w[j] }
-                    if let b { v += b[j] }
-                    o[r * n + j] = v
-                }
-            }
+        let o = buffer.pointer
+        guard n > 0 else { return out }
+        let (wp, bp) = (w?.baseAddress, b?.baseAddress)
+        parallelRanges(x.count / n, minChunk: max(1, 16384 / n)) { rows in
+            kernel(input + rows.lowerBound * n, o + rows.lowerBound * n, rows.count, n, wp, bp)
         }
         return out
     }

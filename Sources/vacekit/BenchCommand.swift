@@ -69,7 +69,7 @@ struct BenchWanCommand: ParsableCommand {
     var model: String
 
     @Option(parsing: .upToNextOption, help: "Latent frames, height and width (tokens = F · H/2 · W/2).")
-    var latent: [Int] = [3, 60, 104]
+    var latent: [Int] = [3, 30, 52]
 
     @Option(help: "Text tokens.")
     var textTokens = 512

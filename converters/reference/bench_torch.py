@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch + diffusers side of BENCHMARKS.md: one WanVACETransformer3DModel forward at the real
 Wan2.1-VACE-1.3B dimensions (random weights), in float32 and bfloat16, on the same inputs shapes as
-`vacekit bench wan` (latent 16×3×60×104 = 1170 tokens, 512 text tokens).
+`vacekit bench wan` (latent 16×3×30×52 = 1170 tokens, 512 text tokens).
 
 Each dtype runs in its own process so that its peak RSS is its own. Prints one JSON line per dtype.
 
@@ -86,7 +86,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
-    ap.add_argument("--latent", nargs=3, type=int, default=[3, 60, 104])
+    ap.add_argument("--latent", nargs=3, type=int, default=[3, 30, 52])
     ap.add_argument("--single", help=argparse.SUPPRESS)
     ap.add_argument("--no-warmup", action="store_true", help="time the first call (for very slow runs)")
     args = ap.parse_args()

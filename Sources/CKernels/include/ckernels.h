@@ -109,4 +109,71 @@ int32_t vk_claim_next(int32_t *counter);
 float vk_f16_to_f32(uint16_t h);
 /// f32 → bf16 bits, round to nearest even (the rounding the bf16 path applies to activations).
 uint16_t vk_f32_to_bf16(float f);
+
+// MARK: - Vector math: exp, activations, broadcast rows, norms, attention (f32)
+//
+// Each takes the level to run at: vk_vector_level(cap) picks AVX2 + FMA where the CPU has it and the cap
+// allows, else portable C. exp is Cephes-style (see vmath.h): ≲ 1e-7 relative over the normal range
+// (8e-8 measured), 0 below ln(FLT_MIN) and for −inf, ≈ FLT_MAX above ln(FLT_MAX), NaN kept.
+
+/// vk_level_avx2 when the CPU has AVX2 + FMA and max_level allows it, else vk_level_portable.
+int vk_vector_level(int max_level);
+
+/// y[i] = exp(x[i]).
+void vk_exp_f32(const float *x, float *y, size_t n, int level);
+/// y[i] = 2^x[i] for x ≤ 0 (0 below −126), the fused attention's softmax exp: ≲ 1e-7 relative, about
+/// half the work of exp (no Cody-Waite split, no overflow side). Exposed for the tests.
+void vk_exp2_nonpositive_f32(const float *x, float *y, size_t n, int level);
+/// y = v · σ(2u), u = √(2/π)·(v + 0.044715·v³): GELU with the tanh approximation (one exp, no tanh).
+void vk_gelu_tanh_f32(const float *x, float *y, size_t n, int level);
+/// y = v · σ(v).
+void vk_silu_f32(const float *x, float *y, size_t n, int level);
+
+/// One row of n with per-operand steps 1 (a row) or 0 (one value broadcast along the row):
+/// y[j] = x[j] · (1 + scale[j·ss]) + shift[j·hs]  (adaLN modulation)
+void vk_modulate_row_f32(const float *x, const float *scale, size_t scale_step, const float *shift,
+                         size_t shift_step, float *y, size_t n, int level);
+/// y[j] = x[j·xs] + gate[j·gs] · r[j·rs]  (gated residual)
+void vk_gated_residual_row_f32(const float *x, size_t x_step, const float *r, size_t r_step,
+                               const float *gate, size_t gate_step, float *y, size_t n, int level);
+
+/// Rows [0, rows) of n: LayerNorm (biased variance) or RMSNorm, then the optional weight / bias [n].
+/// f32 statistics, blocked over 32 partial sums; LayerNorm refines its mean with the residual sum of
+/// the second pass ("corrected two-pass") and centers x on that two-float mean, so a mean much larger
+/// than the spread costs no precision.
+void vk_layer_norm_rows_f32(const float *x, float *y, size_t rows, size_t n, const float *weight,
+                            const float *bias, float eps, int level);
+void vk_rms_norm_rows_f32(const float *x, float *y, size_t rows, size_t n, const float *weight, float eps,
+                          int level);
+
+/// Online-softmax update of one tile of scores (already scaled), for the attention that scores tiles
+/// with BLAS: per row, masked keys (mask[c] == 0; mask may be NULL) → −inf, the running max and sum
+/// updated, the scores replaced by exp(s − max) (0 for a row that has seen no key yet), and the row of
+/// the [rows, d] accumulator rescaled by exp(old max − new max).
+void vk_softmax_tile_f32(float *scores, int rows, int cols, int ld, const float *mask, float *row_max,
+                         float *row_sum, float *acc, int d);
+
+/// Multi-head attention, fused (AVX2: 6 × 16 FMA tiles for q·kᵀ and p·v, online softmax in between,
+/// the scores of one 96-query × 256-key tile in scratch). q [batches, nq, heads·d], k and v
+/// [batches, nk, heads·d], mask [batches, nk] (0 = ignore, NULL = none) → out [batches, nq, heads·d].
+typedef struct {
+    const float *q, *k, *v, *mask;
+    float *out;
+    int32_t batches, nq, nk, heads, d;
+    float scale;  // usually 1/√d
+} vk_attention;
+
+/// Floats of the packed keys and values of every (batch, head); 0 when the sizes are invalid.
+size_t vk_attention_packed_floats(const vk_attention *a);
+/// Packs (batch, head) pairs [bh0, bh1) (bh = batch · heads + head): kᵀ in 16-key panels, v in
+/// 16-column chunks (d zero-padded to a multiple of 16), masked keys left out (they would add exactly
+/// 0). Pairs are independent.
+void vk_attention_pack(const vk_attention *a, int bh0, int bh1, float *packed);
+/// Work items: (batch, head, block of 96 queries).
+int vk_attention_items(const vk_attention *a);
+/// Bytes of one thread's scratch (64-byte aligned use).
+size_t vk_attention_scratch_bytes(const vk_attention *a);
+/// Items [i0, i1) from the packed keys and values at a level (portable: plain C tiles, for CPUs without
+/// AVX2 and for the tests); items write disjoint rows of out.
+void vk_attention_run(const vk_attention *a, const float *packed, int i0, int i1, int level, void *scratch);
 #endif

@@ -1,0 +1,109 @@
+import BackendConformance
+import CKernels
+import Foundation
+import Testing
+import Tensors
+@testable import CPUBackend
+
+/// CPU attention against the float64 reference on shapes that hit every edge of the kernels: query
+/// blocks (96) and 6-row tiles with tails, key tiles (256) and 16-key panels with tails, head dims
+/// that are not multiples of 16, key masks (including a batch with every key masked), and scores
+/// large enough that the online softmax has to rescale. Each case runs the fused AVX2 kernel (when
+/// the CPU has it), the BLAS + C-softmax path, and the fused kernel's portable tiles.
+@Suite struct AttentionKernelTests {
+    struct Case: Sendable, CustomStringConvertible {
+        enum Mask: Sendable { case none, prefix, alternate, noneKept }
+        let batches: Int, nq: Int, nk: Int, heads: Int, d: Int, mask: Mask, scale: Float
+        init(_ batches: Int, _ nq: Int, _ nk: Int, _ heads: Int, _ d: Int, _ mask: Mask = .none, scale: Float = 1) {
+            (self.batches, self.nq, self.nk, self.heads, self.d, self.mask, self.scale) = (batches, nq, nk, heads, d, mask, scale)
+        }
+        var description: String { "B\(batches) \(nq)×\(nk) \(heads)h×\(d) mask \(mask) scale \(scale)" }
+
+        /// 1 = attend. Batch 0 and 1 differ so that per-batch key counts are exercised.
+        func maskValues() -> [Float]? {
+            switch mask {
+            case .none: nil
+            case .prefix: (0 ..< batches * nk).map { i in i % nk < (i / nk == 0 ? nk * 3 / 5 : nk / 3 + 1) ? 1 : 0 }
+            case .alternate: (0 ..< batches * nk).map { i in (i % nk) % 3 != 1 ? 1 : 0 }
+            case .noneKept: (0 ..< batches * nk).map { i in i / nk == 0 ? 0 : (i % 2 == 0 ? 1 : 0) }
+            }
+        }
+    }
+
+    static let cases = [
+        Case(1, 1, 1, 1, 16),
+        Case(1, 7, 5, 2, 8),                     // d < 16: v padded to one 16-column tile
+        Case(2, 100, 300, 3, 72),                // d = 72: 4.5 column tiles; 2 query blocks, 2 key tiles
+        Case(1, 200, 530, 2, 128, scale: 3),     // Wan's head dim, 3 key tiles, scores of tens: rescaling
+        Case(1, 97, 40, 4, 64, .prefix),         // LTX-like masked cross-attention
+        Case(2, 50, 300, 2, 64, .alternate),     // kept keys spread over the tiles
+        Case(2, 13, 33, 2, 32, .noneKept),       // batch 0 attends to nothing: output 0
+    ]
+
+    static let fusedLevels: [Int32] = vk_vector_level(Int32(vk_level_avx2)) == Int32(vk_level_avx2)
+        ? [Int32(vk_level_portable), Int32(vk_level_avx2)] : [Int32(vk_level_portable)]
+
+    @Test(arguments: cases)
+    func matchesFloat64(_ c: Case) throws {
+        let backend = CPUBackend()
+        var random = SeededRandom(seed: UInt64(c.nq * 7919 + c.nk * 31 + c.d))
+        let width = c.heads * c.d
+        let q = random.values(c.batches * c.nq * width, scale: c.scale), k = random.values(c.batches * c.nk * width, scale: c.scale)
+        let v = random.values(c.batches * c.nk * width)
+        let mask = c.maskValues()
+        let expected = Reference.attention(q: q.map(Double.init), k: k.map(Double.init), v: v.map(Double.init), batches: c.batches,
+                                           nq: c.nq, nk: c.nk, width: width, heads: c.heads, mask: mask.map { $0.map(Double.init) })
+        let (qt, kt, vt) = (try backend.tensor(q, [c.batches, c.nq, width]), try backend.tensor(k, [c.batches, c.nk, width]),
+                            try backend.tensor(v, [c.batches, c.nk, width]))
+        let mt = try mask.map { try backend.tensor($0, [c.batches, c.nk]) }
+        var results: [(String, [Float])] = []
+        for level in Self.fusedLevels {
+            let out = try backend.attention(q: qt, k: kt, v: vt, heads: c.heads, keyMask: mt, level: level)
+            results.append((level == Int32(vk_level_avx2) ? "fused avx2" : "blas + c softmax", try backend.floats(out)))
+        }
+        results.append(("fused portable tiles", Self.fused(q, k, v, mask, c, level: Int32(vk_level_portable))))
+        for (path, actual) in results {
+            let (relative, worst) = Self.errors(actual, expected)
+            print("attention \(c) \(path): relative L2 \(relative), max |Δ| \(worst)")
+            #expect(relative < 1e-5, "\(c) \(path): relative L2 \(relative), max |Δ| \(worst)")
+            if c.mask == .noneKept { #expect(actual[0 ..< c.nq * width].allSatisfy { $0 == 0 }, "\(c) \(path): fully masked batch") }
+        }
+    }
+
+    /// The C API alone, single-threaded: pack every (batch, head), run every item.
+    static func fused(_ q: [Float], _ k: [Float], _ v: [Float], _ mask: [Float]?, _ c: Case, level: Int32) -> [Float] {
+        var out = [Float](repeating: .nan, count: q.count)
+        let maskCopy = mask ?? []
+        q.withUnsafeBufferPointer { q in
+            k.withUnsafeBufferPointer { k in
+                v.withUnsafeBufferPointer { v in
+                    maskCopy.withUnsafeBufferPointer { m in
+                        out.withUnsafeMutableBufferPointer { o in
+                            var a = vk_attention(q: q.baseAddress, k: k.baseAddress, v: v.baseAddress, mask: mask == nil ? nil : m.baseAddress,
+                                                 out: o.baseAddress, batches: Int32(c.batches), nq: Int32(c.nq), nk: Int32(c.nk),
+                                                 heads: Int32(c.heads), d: Int32(c.d), scale: 1 / Float(c.d).squareRoot())
+                            var packed = [Float](repeating: .nan, count: vk_attention_packed_floats(&a))
+                            let scratch = UnsafeMutableRawPointer.allocate(byteCount: vk_attention_scratch_bytes(&a), alignment: 64)
+                            defer { scratch.deallocate() }
+                            vk_attention_pack(&a, 0, Int32(c.batches * c.heads), &packed)
+                            vk_attention_run(&a, packed, 0, vk_attention_items(&a), level, scratch)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func errors(_ actual: [Float], _ expected: [Double]) -> (relative: Double, worst: Double) {
+        var diff = 0.0, norm = 0.0, worst = 0.0
+        for (a, e) in zip(actual, expected) {
+            let d = Double(a) - e
+            if !d.isFinite { return (.infinity, .infinity) }
+            diff += d * d
+            norm += e * e
+            worst = max(worst, abs(d))
+        }
+        return ((diff / max(norm, .leastNormalMagnitude)).squareRoot(), worst)
+    }
+}
