@@ -109,6 +109,18 @@ public struct Conv3DOptions: Sendable, Equatable {
         self.dilation = dilation
     }
 
+    /// The output shape `[B, O, T', H', W']` of a conv3d of `input` `[B, C, T, H, W]` with `weight`
+    /// `[O, C, kT, kH, kW]`; throws (naming the shapes) when they do not fit together.
+    public func outputShape(input x: Shape, weight: Shape) throws -> Shape {
+        guard x.rank == 5, weight.rank == 5, weight[1] == x[1] else { throw TensorError("conv3d", "x \(x) with weight \(weight)") }
+        let tOut = (x[2] + temporalPadding.before + temporalPadding.after - dilation.t * (weight[2] - 1) - 1) / stride.t + 1
+        let hOut = (x[3] + 2 * padding.h - dilation.h * (weight[3] - 1) - 1) / stride.h + 1
+        let wOut = (x[4] + 2 * padding.w - dilation.w * (weight[4] - 1) - 1) / stride.w + 1
+        guard tOut > 0, hOut > 0, wOut > 0 else { throw TensorError("conv3d", "x \(x) is smaller than the kernel \(weight)") }
+        if temporalPadMode == .replicate && x[2] == 0 { throw TensorError("conv3d", "replicate padding of an empty clip") }
+        return [x[0], weight[0], tOut, hOut, wOut]
+    }
+
     public static func == (a: Self, b: Self) -> Bool {
         a.stride == b.stride && a.padding == b.padding && a.temporalPadding == b.temporalPadding
             && a.temporalPadMode == b.temporalPadMode && a.dilation == b.dilation

@@ -6,17 +6,10 @@ extension VulkanBackend {
     /// output channels are split into chunks, and input channels too: later channel chunks add to
     /// what the first wrote (the bias comes with the first).
     public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
-        guard x.shape.rank == 5, weight.shape.rank == 5, weight.shape[1] == x.shape[1] else {
-            throw TensorError("conv3d", "x \(x.shape) with weight \(weight.shape)")
-        }
+        let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
         let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
         let (outChannels, kt, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3], weight.shape[4])
-        let paddedT = t + o.temporalPadding.before + o.temporalPadding.after
-        let tOut = (paddedT - o.dilation.t * (kt - 1) - 1) / o.stride.t + 1
-        let hOut = (h + 2 * o.padding.h - o.dilation.h * (kh - 1) - 1) / o.stride.h + 1
-        let wOut = (w + 2 * o.padding.w - o.dilation.w * (kw - 1) - 1) / o.stride.w + 1
-        guard tOut > 0, hOut > 0, wOut > 0 else { throw TensorError("conv3d", "x \(x.shape) is smaller than the kernel \(weight.shape)") }
-        if o.temporalPadMode == .replicate && t == 0 { throw TensorError("conv3d", "replicate padding of an empty clip") }
+        let (tOut, hOut, wOut) = (outShape[2], outShape[3], outShape[4])
         if let bias, bias.count != outChannels { throw TensorError("conv3d", "bias \(bias.shape) for \(outChannels) output channels") }
         return try lock.withLock {
             let input = try operand(x, "conv3d")
