@@ -41,15 +41,9 @@ public struct OpCase: Sendable, CustomStringConvertible {
 
 /// SplitMix64 → uniform [-1, 1); printed seeds reproduce a failing case.
 public struct SeededRandom: Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var generator: SplitMix64
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    public mutating func next() -> UInt64 { generator.next() }
     public mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
     public mutating func values(_ count: Int, scale: Float = 1) -> [Float] { (0 ..< count).map { _ in uniform() * scale } }
 }

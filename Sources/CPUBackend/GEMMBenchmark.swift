@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// GEMM timings at the real DiT shapes: OpenBLAS f32 against the CKernels paths for bf16 and q8
 /// weights. `converters/reference/bench_torch_gemm.py` prints PyTorch's rows in the same form, so the two
@@ -163,15 +164,9 @@ public enum GEMMBenchmark {
 
 /// SplitMix64 with uniform and Gaussian draws (deterministic benchmark data).
 private struct BenchmarkRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
     /// Uniform in [0, 1).
     mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
     /// Standard normal (Box–Muller).
