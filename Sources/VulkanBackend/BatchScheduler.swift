@@ -5,21 +5,30 @@ import Foundation
 /// (`synchronize`). Two recorders alternate, so the host records batch n + 1 while the device runs
 /// batch n; a batch starts with a barrier, so it sees everything earlier batches wrote.
 ///
-/// Each batch is an epoch of the memory pool: regions released while it records may still be read
-/// by it, and only become available for host writes once it has completed (see TensorMemoryPool).
+/// Each batch is an epoch of the memory pools (tensors and staging): regions released while it
+/// records may still be read by it, and only become available for host writes once it has
+/// completed (see TensorMemoryPool). Copies (staged uploads) also end a batch once it has copied
+/// `copyBytesPerSubmit`, so a long upload — a whole model's weights — recycles a bounded amount of
+/// staging memory instead of holding all of it until the next read.
 final class BatchScheduler {
     let device: VulkanDevice
-    let pool: TensorMemoryPool
+    let pools: [TensorMemoryPool]
     let dispatchesPerSubmit: Int
+    let copyBytesPerSubmit: Int
     let profiler: DispatchProfiler?
     private let recorders: [CommandRecorder]
     private var epochs: [UInt64]
     private var current = 0
+    private var copiedBytes = 0
 
-    init(device: VulkanDevice, pool: TensorMemoryPool, dispatchesPerSubmit: Int, profiler: DispatchProfiler?) throws(VulkanError) {
+    /// - Parameter pools: the pools whose epochs follow the batches; they start in step (a fresh
+    ///   pool's recording epoch is 1).
+    init(device: VulkanDevice, pools: [TensorMemoryPool], dispatchesPerSubmit: Int, copyBytesPerSubmit: Int = 64 << 20,
+         profiler: DispatchProfiler?) throws(VulkanError) {
         self.device = device
-        self.pool = pool
+        self.pools = pools
         self.dispatchesPerSubmit = max(1, dispatchesPerSubmit)
+        self.copyBytesPerSubmit = max(1, copyBytesPerSubmit)
         self.profiler = profiler
         var recorders: [CommandRecorder] = []
         for _ in 0 ..< 2 {
@@ -28,7 +37,7 @@ final class BatchScheduler {
             recorders.append(recorder)
         }
         self.recorders = recorders
-        epochs = [pool.recordingEpoch, 0]
+        epochs = [pools[0].recordingEpoch, 0]
     }
 
     /// Dispatches recorded and not yet submitted.
@@ -39,6 +48,15 @@ final class BatchScheduler {
         try recorders[current].dispatch(pipeline, bindings: bindings, pushWords: push, groups: groups, label: label)
     }
 
+    /// Records a copy between two regions (a staged upload or read-back), ordered with the dispatches.
+    func copy(from source: BufferRegion, sourceOffset: Int = 0, to destination: BufferRegion, destinationOffset: Int = 0,
+              bytes: Int) throws(VulkanError) {
+        try recorders[current].copy(from: source.buffer, offset: source.offset + sourceOffset,
+                                    to: destination.buffer, offset: destination.offset + destinationOffset, bytes: bytes)
+        copiedBytes += bytes
+        if copiedBytes >= copyBytesPerSubmit { try submitAndSwitch() }
+    }
+
     /// Submits the batch being recorded (without waiting for it) and continues on the other
     /// recorder, once the batch that recorder last held has completed.
     private func submitAndSwitch() throws(VulkanError) {
@@ -46,13 +64,24 @@ final class BatchScheduler {
         let other = 1 - current
         try finish(other)
         current = other
-        epochs[current] = pool.beginEpoch()
+        beginEpoch()
+    }
+
+    private func beginEpoch() {
+        copiedBytes = 0
+        let epochs = pools.map { $0.beginEpoch() }
+        precondition(Set(epochs).count == 1, "memory pools out of step: epochs \(epochs)")
+        self.epochs[current] = epochs[0]
+    }
+
+    private func complete(through epoch: UInt64) {
+        for pool in pools { pool.complete(through: epoch) }
     }
 
     private func finish(_ index: Int) throws(VulkanError) {
         guard recorders[index].inFlight else { return }
         let timings = try recorders[index].wait()
-        pool.complete(through: epochs[index])
+        complete(through: epochs[index])
         profiler?.record(timings)
     }
 
@@ -61,8 +90,8 @@ final class BatchScheduler {
         try recorders[current].submit()
         try finish(1 - current)  // the older batch first
         try finish(current)
-        pool.complete(through: epochs[current])
-        epochs[current] = pool.beginEpoch()
+        complete(through: epochs[current])
+        beginEpoch()
     }
 }
 

@@ -40,6 +40,8 @@ public final class CommandRecorder {
     public let device: VulkanDevice
     /// Dispatches recorded since the last submit.
     public private(set) var dispatchCount = 0
+    /// Buffer copies recorded since the last submit.
+    public private(set) var copyCount = 0
     public let timestampsEnabled: Bool
     private let maxTimedDispatches: Int
     private let commandPool: VkCommandPool
@@ -155,7 +157,10 @@ public final class CommandRecorder {
         try beginIfNeeded()
         let set = try descriptors.allocate(layout: pipeline.setLayout, bindingCount: pipeline.bindingCount)
         writeDescriptors(set, bindings: bindings)
-        if dispatchCount > 0 || barrierBeforeFirstDispatch { computeBarrier() }
+        if dispatchCount + copyCount > 0 || barrierBeforeFirstDispatch {
+            barrier(to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue,
+                    then: VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue)
+        }
         var timed = false
         if let queryPool, timedLabels.count < maxTimedDispatches {
             vkCmdWriteTimestamp(commandBuffer, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queryPool, UInt32(2 * timedLabels.count))
@@ -177,6 +182,32 @@ public final class CommandRecorder {
         retained.append(pipeline)
         retained.append(contentsOf: bindings.map(\.buffer) as [AnyObject])
         dispatchCount += 1
+    }
+
+    /// Records a copy of `bytes` bytes between two buffers, ordered like a dispatch: after everything
+    /// recorded (or submitted) before it, before everything recorded after it. Staged uploads and
+    /// read-backs on discrete GPUs (`StagedTransfers`) go through here.
+    public func copy(from source: VulkanBuffer, offset sourceOffset: Int = 0, to destination: VulkanBuffer, offset destinationOffset: Int = 0,
+                     bytes: Int) throws(VulkanError) {
+        guard !inFlight else { throw VulkanError.invalidUse("recording into a command buffer that is still in flight (call wait() first)") }
+        guard source.device === device, destination.device === device else { throw VulkanError.invalidUse("copy between buffers of another device") }
+        guard bytes > 0, sourceOffset >= 0, destinationOffset >= 0, sourceOffset + bytes <= source.byteCount,
+            destinationOffset + bytes <= destination.byteCount
+        else {
+            throw VulkanError.invalidUse("copy of \(bytes) bytes from \(sourceOffset) of a \(source.byteCount)-byte buffer "
+                + "to \(destinationOffset) of a \(destination.byteCount)-byte buffer")
+        }
+        try beginIfNeeded()
+        if dispatchCount + copyCount > 0 || barrierBeforeFirstDispatch {
+            // Earlier dispatches may still read the destination (a released and reused region) or
+            // write the source: the copy waits for them.
+            barrier(to: VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, then: VK_ACCESS_TRANSFER_READ_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue)
+        }
+        var region = VkBufferCopy(srcOffset: VkDeviceSize(sourceOffset), dstOffset: VkDeviceSize(destinationOffset), size: VkDeviceSize(bytes))
+        vkCmdCopyBuffer(commandBuffer, source.handle, destination.handle, 1, &region)
+        retained.append(source)
+        retained.append(destination)
+        copyCount += 1
     }
 
     private func validate(_ pipeline: ComputePipeline, bindings: [BufferBinding], pushConstants: [UInt8]?, groups: WorkgroupCount) throws(VulkanError) {
@@ -233,18 +264,15 @@ public final class CommandRecorder {
         }
     }
 
-    private func computeBarrier() {
-        memoryBarrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                      access: VK_ACCESS_SHADER_WRITE_BIT.rawValue,
-                      then: VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue)
-    }
-
-    private func memoryBarrier(from source: VkPipelineStageFlagBits, to destination: VkPipelineStageFlagBits, access: VkAccessFlags, then nextAccess: VkAccessFlags) {
+    /// Everything recorded before — dispatches and copies — happens before what follows at
+    /// `stage`, and its writes are visible to `nextAccess`.
+    private func barrier(to stage: VkPipelineStageFlags, then nextAccess: VkAccessFlags) {
         var barrier = VkMemoryBarrier()
         barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
-        barrier.srcAccessMask = access
+        barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
         barrier.dstAccessMask = nextAccess
-        vkCmdPipelineBarrier(commandBuffer, source.rawValue, destination.rawValue, 0, 1, &barrier, 0, nil, 0, nil)
+        let earlier = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue | VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue
+        vkCmdPipelineBarrier(commandBuffer, earlier, stage, 0, 1, &barrier, 0, nil, 0, nil)
     }
 
     /// Submits everything recorded, waits for the fence and returns the dispatch timings (empty
@@ -259,9 +287,8 @@ public final class CommandRecorder {
     /// Call `wait()` before recording again.
     public func submit() throws(VulkanError) {
         guard recording, !inFlight else { return }
-        // Shader writes must be made visible to the host before the host reads mapped memory.
-        memoryBarrier(from: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, to: VK_PIPELINE_STAGE_HOST_BIT,
-                      access: VK_ACCESS_SHADER_WRITE_BIT.rawValue, then: VK_ACCESS_HOST_READ_BIT.rawValue)
+        // Shader and copy writes must be made visible to the host before the host reads mapped memory.
+        barrier(to: VK_PIPELINE_STAGE_HOST_BIT.rawValue, then: VK_ACCESS_HOST_READ_BIT.rawValue)
         do {
             try vkCheck(vkEndCommandBuffer(commandBuffer), "vkEndCommandBuffer")
             try device.submit(commandBuffer, fence: fence)
@@ -306,6 +333,7 @@ public final class CommandRecorder {
         retained.removeAll()
         timedLabels.removeAll()
         dispatchCount = 0
+        copyCount = 0
         recording = false
         inFlight = false
     }

@@ -9,7 +9,8 @@ struct BufferRegion: @unchecked Sendable {
     /// A buffer of its own (large tensors), not a part of a shared block.
     var isDedicated: Bool { offset == 0 && buffer.byteCount == capacity }
 
-    var contents: UnsafeMutableRawPointer { buffer.contents + offset }
+    /// The region's bytes in a host-visible pool (nil in a device-local one).
+    var mapped: UnsafeMutableRawPointer? { buffer.mapped.map { $0 + offset } }
 }
 
 /// Device memory for tensors: large blocks sub-allocated by a bump pointer, and a free list per size
@@ -23,10 +24,13 @@ struct BufferRegion: @unchecked Sendable {
 /// weight uploads), which happen at once: those only get regions whose release epoch has completed.
 /// An epoch is one batch of dispatches; `recordingEpoch` is the batch being recorded.
 ///
-/// Memory is host-visible (VulkanBuffer): right on UMA devices (lavapipe, integrated GPUs, Apple);
-/// discrete GPUs read it over the bus. See `HostUpload` for the staging hook.
+/// A pool holds one kind of memory (`VulkanBuffer.Placement`): host-visible for tensors on UMA
+/// devices and for staging buffers, device-local for tensors on discrete GPUs (see
+/// `VulkanMemoryStrategy`). The staging pool uses the same epochs: a staging region filled by the
+/// host is reused only once the batch that copied from it has completed.
 final class TensorMemoryPool: @unchecked Sendable {
     let device: VulkanDevice
+    let placement: VulkanBuffer.Placement
     let blockBytes: Int
     /// Region offsets are multiples of this (≥ minStorageBufferOffsetAlignment), so a tensor's start
     /// can always be bound directly.
@@ -40,8 +44,9 @@ final class TensorMemoryPool: @unchecked Sendable {
     private var completed: UInt64 = 0
     private var reservedBytes = 0
 
-    init(device: VulkanDevice, blockBytes: Int = 64 << 20) {
+    init(device: VulkanDevice, placement: VulkanBuffer.Placement = .hostVisible, blockBytes: Int = 64 << 20) {
         self.device = device
+        self.placement = placement
         let limit = device.capabilities.maxMemoryAllocationSize
         self.blockBytes = limit > 0 ? min(blockBytes, limit) : blockBytes
         self.alignment = max(256, device.capabilities.minStorageBufferOffsetAlignment)
@@ -88,13 +93,13 @@ final class TensorMemoryPool: @unchecked Sendable {
             }
         }
         if size > blockBytes / 4 {
-            let buffer = try VulkanBuffer(device: device, byteCount: size)
+            let buffer = try VulkanBuffer(device: device, byteCount: size, placement: placement)
             reservedBytes += size
             return BufferRegion(buffer: buffer, offset: 0, capacity: size)
         }
         var offset = (bumpUsed + alignment - 1) / alignment * alignment
         if bumpBlock == nil || offset + size > blockBytes {
-            let block = try VulkanBuffer(device: device, byteCount: blockBytes)
+            let block = try VulkanBuffer(device: device, byteCount: blockBytes, placement: placement)
             blocks.append(block)
             reservedBytes += blockBytes
             bumpBlock = block
@@ -123,17 +128,5 @@ final class TensorMemoryPool: @unchecked Sendable {
     /// Back to its bucket, tagged with the batch being recorded (the last that can use it).
     func release(_ region: BufferRegion) {
         lock.withLock { free[region.capacity, default: []].append((region, recording)) }
-    }
-}
-
-/// Where host bytes go into device memory. On UMA devices (lavapipe, integrated GPUs) and with
-/// host-visible memory everywhere (VulkanBuffer's choice today) this is a plain copy into the mapped
-/// region. A discrete GPU wants weights in device-local memory that the host cannot map: this is
-/// the hook where a staging buffer and a recorded vkCmdCopyBuffer will go.
-enum HostUpload {
-    static func copy(_ bytes: UnsafeRawBufferPointer, into region: BufferRegion, at offset: Int = 0) {
-        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
-        precondition(offset + bytes.count <= region.capacity, "upload of \(bytes.count) bytes overruns a \(region.capacity)-byte region")
-        (region.contents + offset).copyMemory(from: source, byteCount: bytes.count)
     }
 }

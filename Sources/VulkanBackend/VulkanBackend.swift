@@ -3,10 +3,11 @@ import Tensors
 
 /// The op contract (`Backend`) on a Vulkan 1.2 device.
 ///
-/// - Memory: tensors live in pooled, host-visible device memory (`TensorMemoryPool`); activations
-///   are contiguous f32, or f16 when created with `activations: .f16` on a device with 16-bit
-///   storage; weights keep their stored form (f32, f16, bf16, q8 + f16 scales) and are dequantized
-///   inside the kernels.
+/// - Memory: tensors live in pooled device memory (`TensorMemoryPool`): host-visible on UMA devices,
+///   device-local with staged copies on discrete GPUs (`VulkanMemoryStrategy`). Activations are
+///   contiguous f32, or f16 when created with `activations: .f16` on a device with 16-bit storage;
+///   weights keep their stored form (f32, f16, bf16, q8 + f16 scales) and are dequantized inside
+///   the kernels.
 /// - Execution: ops record dispatches (`BatchScheduler`); the queue sees a batch every
 ///   `dispatchesPerSubmit` dispatches, and the host waits only in `floats` (or `synchronize`).
 /// - Precision: every kernel computes in f32 (accumulation, statistics, softmax); f16 is a storage
@@ -26,7 +27,11 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     public let activations: Activations
     /// The largest byte range bound to one shader binding.
     public let maxBindingBytes: Int
+    /// Where tensors live: unified (host-visible) or staged (device-local + staging copies).
+    public let memory: VulkanMemoryStrategy
     let pool: TensorMemoryPool
+    /// Host-visible regions for staged uploads and read-backs (unused with unified memory).
+    let stagingPool: TensorMemoryPool
     let pipelines: PipelineCache
     let scheduler: BatchScheduler
     let profiler: DispatchProfiler?
@@ -40,10 +45,14 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     ///     back to f32 on devices without storageBuffer16BitAccess.
     ///   - maxBindingBytes: bind at most this many bytes per binding (default and upper bound: the
     ///     device's maxStorageBufferRange). Tests set it low to exercise the splitting paths.
+    ///   - memory: unified or staged tensor memory (default: `VACEKIT_VK_MEMORY`, else by device type).
     ///   - dispatchesPerSubmit: dispatches per command buffer before it is submitted.
+    ///   - copyBytesPerSubmit: staged bytes copied per command buffer before it is submitted (bounds
+    ///     the staging memory a long upload holds: about twice this).
     ///   - profile: time every dispatch (default: `VACEKIT_PROFILE=1`); `printProfile` prints the
     ///     per-op times at each completed batch.
-    public init(device: VulkanDevice, activations: Activations = .f32, maxBindingBytes: Int? = nil, dispatchesPerSubmit: Int = 256,
+    public init(device: VulkanDevice, activations: Activations = .f32, maxBindingBytes: Int? = nil, memory: VulkanMemoryStrategy? = nil,
+                dispatchesPerSubmit: Int = 256, copyBytesPerSubmit: Int = 64 << 20,
                 profile: Bool = ProcessInfo.processInfo.environment[VulkanBackend.profileEnvironmentVariable] == "1",
                 printProfile: Bool = true) throws {
         let caps = device.capabilities
@@ -52,10 +61,13 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         let range = caps.maxStorageBufferRange > 0 ? caps.maxStorageBufferRange : Int(Int32.max)
         self.maxBindingBytes = min(maxBindingBytes ?? range, range)
         guard self.maxBindingBytes >= 4096 else { throw VulkanError.invalidUse("maxBindingBytes \(self.maxBindingBytes) is below 4096") }
-        pool = TensorMemoryPool(device: device)
+        self.memory = try memory ?? VulkanMemoryStrategy.resolve(for: caps)
+        pool = TensorMemoryPool(device: device, placement: self.memory.tensorPlacement)
+        stagingPool = TensorMemoryPool(device: device, placement: .hostVisible)
         pipelines = PipelineCache(device: device, halfActivations: self.activations == .f16)
         profiler = profile ? DispatchProfiler(prints: printProfile) : nil
-        scheduler = try BatchScheduler(device: device, pool: pool, dispatchesPerSubmit: dispatchesPerSubmit, profiler: profiler)
+        scheduler = try BatchScheduler(device: device, pools: [pool, stagingPool], dispatchesPerSubmit: dispatchesPerSubmit,
+                                       copyBytesPerSubmit: copyBytesPerSubmit, profiler: profiler)
     }
 
     /// A backend on the device `VACEKIT_DEVICE` (or the automatic choice) picks.
@@ -64,7 +76,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     public var name: String {
-        "vulkan: \(device.capabilities.name)" + (activations == .f16 ? " (f16 activations)" : "")
+        "vulkan: \(device.capabilities.name)" + (activations == .f16 ? " (f16 activations)" : "") + (memory == .staged ? " (staged memory)" : "")
     }
 
     var activationDType: DType { activations == .f16 ? .f16 : .f32 }
@@ -81,13 +93,16 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     /// Device memory held for tensors: blocks, dedicated buffers and the cache of released regions.
     public var deviceMemoryBytes: Int { pool.deviceBytes }
 
+    /// Host-visible memory held for staging (zero with unified memory).
+    public var stagingMemoryBytes: Int { stagingPool.deviceBytes }
+
     /// Waits for the device, then frees the cached buffers of released large tensors (for example
     /// between the transformer and the VAE, whose tensor sizes differ). Returns the bytes freed.
     @discardableResult
     public func releaseCachedMemory() throws -> Int {
         try lock.withLock {
             try scheduler.synchronize()
-            return pool.trim()
+            return pool.trim() + stagingPool.trim()
         }
     }
 
@@ -117,13 +132,31 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     /// that type directly (f32; f16 with f16 activations), else an f32 copy made once and kept.
     func operand(_ t: Tensor, _ op: String) throws -> VulkanTensorStorage {
         let stored = try storage(t, op)
-        guard stored.isWeight, stored.dtype != .f32, !(stored.dtype == .f16 && halfActivations) else { return stored }
+        guard stored.isWeight, needsOperandView(stored.dtype) else { return stored }
         return try stored.operandView {
-            let values = WeightDecoding.floats(stored, count: t.count, shape: t.shape)
-            let region = try pool.allocate(max(values.count * 4, 4), hostWrites: true)
-            values.withUnsafeBytes { HostUpload.copy($0, into: region) }
-            return VulkanTensorStorage(pool: pool, region: region, byteCount: values.count * 4, dtype: .f32, isWeight: true)
+            let values = try withHostBytes(stored) { bytes, scales in
+                WeightDecoding.floats(stored.dtype, bytes: bytes, scales: scales, count: t.count, shape: stored.storedShape ?? t.shape)
+            }
+            return try f32Weight(values)
         }
+    }
+
+    /// Whether a weight needs an activation-typed copy to be used as an operand.
+    func needsOperandView(_ dtype: DType) -> Bool {
+        dtype != .f32 && !(dtype == .f16 && halfActivations)
+    }
+
+    /// Staged memory: weights that are likely operands — not matrices (biases, norm scales,
+    /// modulation tables) and small — get their operand copy from the host bytes at upload.
+    func decodesOperandAtUpload(_ data: WeightData) -> Bool {
+        needsOperandView(data.dtype) && data.shape.rank != 2 && data.data.count <= 4 << 20
+    }
+
+    /// An f32 weight tensor's storage holding `values`.
+    private func f32Weight(_ values: [Float]) throws -> VulkanTensorStorage {
+        let region = try pool.allocate(max(values.count * 4, 4), hostWrites: true)
+        try values.withUnsafeBytes { try upload($0, into: region) }
+        return VulkanTensorStorage(pool: pool, region: region, byteCount: values.count * 4, dtype: .f32, isWeight: true)
     }
 
     /// The binding of elements `elements` of a tensor's storage, and the element the range starts at
@@ -174,9 +207,9 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
             let bytes = max(values.count * activationDType.elementSize, 4)
             let region = try pool.allocate(bytes, hostWrites: true)
             if halfActivations {
-                values.map(Float16.init).withUnsafeBytes { HostUpload.copy($0, into: region) }
+                try values.map(Float16.init).withUnsafeBytes { try upload($0, into: region) }
             } else {
-                values.withUnsafeBytes { HostUpload.copy($0, into: region) }
+                try values.withUnsafeBytes { try upload($0, into: region) }
             }
             let storage = VulkanTensorStorage(pool: pool, region: region, byteCount: bytes, dtype: activationDType, isWeight: false)
             return Tensor(shape: shape, dtype: activationDType, storage: storage)
@@ -186,8 +219,9 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     public func floats(_ t: Tensor) throws -> [Float] {
         try lock.withLock {
             let stored = try storage(t, "floats")
-            try scheduler.synchronize()
-            return WeightDecoding.floats(stored, count: t.count, shape: t.shape)
+            return try withHostBytes(stored) { bytes, scales in
+                WeightDecoding.floats(stored.dtype, bytes: bytes, scales: scales, count: t.count, shape: stored.storedShape ?? t.shape)
+            }
         }
     }
 
@@ -205,15 +239,22 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         }
         return try lock.withLock {
             let region = try pool.allocate(max(data.data.count, 4), hostWrites: true)
-            HostUpload.copy(data.data, into: region)
+            try upload(data.data, into: region)
             var scales: BufferRegion?
             if scaleBytes > 0, let source = data.scales {
                 let region = try pool.allocate(scaleBytes, hostWrites: true)
-                HostUpload.copy(source, into: region)
+                try upload(source, into: region)
                 scales = region
             }
             let storage = VulkanTensorStorage(pool: pool, region: region, byteCount: data.data.count, dtype: data.dtype, isWeight: true, scales: scales,
-                                              storedShape: data.shape)
+                                              scaleByteCount: scaleBytes, storedShape: data.shape)
+            if memory == .staged, decodesOperandAtUpload(data) {
+                // Reading a device-local weight back to decode it later would stall the queue mid-pass.
+                _ = try storage.operandView {
+                    try f32Weight(WeightDecoding.floats(data.dtype, bytes: data.data.baseAddress!, scales: data.scales?.baseAddress,
+                                                        count: data.shape.count, shape: data.shape))
+                }
+            }
             return Tensor(shape: data.shape, dtype: data.dtype, storage: storage)
         }
     }
@@ -235,9 +276,8 @@ enum WeightDecoding {
         return (rows, group, columns / group)
     }
 
-    static func floats(_ storage: VulkanTensorStorage, count: Int, shape: Shape) -> [Float] {
-        let bytes = UnsafeRawPointer(storage.region.contents)
-        switch storage.dtype {
+    static func floats(_ dtype: DType, bytes: UnsafeRawPointer, scales: UnsafeRawPointer?, count: Int, shape: Shape) -> [Float] {
+        switch dtype {
         case .f32:
             return Array(UnsafeBufferPointer(start: bytes.assumingMemoryBound(to: Float.self), count: count))
         case .f16:
@@ -247,9 +287,9 @@ enum WeightDecoding {
             let words = bytes.assumingMemoryBound(to: UInt16.self)
             return (0 ..< count).map { Float(bitPattern: UInt32(words[$0]) << 16) }
         case .q8:
-            let (_, group, _) = q8Layout(storage.dtype, shape: storage.storedShape ?? shape)
+            let (_, group, _) = q8Layout(dtype, shape: shape)
             let q = bytes.assumingMemoryBound(to: Int8.self)
-            let scales = UnsafeRawPointer(storage.scales!.contents).assumingMemoryBound(to: Float16.self)
+            let scales = scales!.assumingMemoryBound(to: Float16.self)
             return (0 ..< count).map { Float(q[$0]) * Float(scales[$0 / group]) }
         }
     }

@@ -1,24 +1,38 @@
 import CVulkan
 
-/// A storage buffer in host-visible, host-coherent memory, mapped for its whole life: the host
-/// reads and writes `contents` directly and shaders see the same bytes after the next submit.
+/// A storage buffer, in one of two kinds of memory:
 ///
-/// This is the right memory on UMA devices (lavapipe, integrated GPUs, Apple), where device-local
-/// memory is host-visible. On discrete GPUs tensors belong in device-local memory that the host
-/// cannot map, filled through a host-visible staging buffer with vkCmdCopyBuffer (the hook for it is
-/// `HostUpload`; today a discrete GPU reads this memory over the bus). Each buffer is one
-/// VkDeviceMemory allocation; the backend sub-allocates tensors from large ones (`TensorMemoryPool`).
+/// - `.hostVisible`: host-visible, host-coherent memory mapped for the buffer's whole life; the host
+///   reads and writes `contents` directly and shaders see the same bytes after the next submit.
+///   The right memory for tensors on UMA devices (lavapipe, integrated GPUs, Apple), where
+///   device-local memory is host-visible, and for staging buffers everywhere.
+/// - `.deviceLocal`: the GPU's own memory (VRAM on a discrete GPU), preferably a type the host cannot
+///   map; filled and read back through staging buffers with vkCmdCopyBuffer (`StagedTransfers`).
+///
+/// Each buffer is one VkDeviceMemory allocation; the backend sub-allocates tensors from large ones
+/// (`TensorMemoryPool`).
 public final class VulkanBuffer: @unchecked Sendable {
+    public enum Placement: String, Sendable {
+        case hostVisible, deviceLocal
+    }
+
     public let device: VulkanDevice
     public let byteCount: Int
-    /// The mapped bytes; valid as long as the buffer.
-    public let contents: UnsafeMutableRawPointer
+    public let placement: Placement
+    /// The mapped bytes of a host-visible buffer (nil for device-local ones); valid as long as the buffer.
+    public let mapped: UnsafeMutableRawPointer?
     /// Whether the chosen memory is device-local (always true on UMA devices).
     public let isDeviceLocal: Bool
     let handle: VkBuffer
     private let memory: VkDeviceMemory
 
-    public init(device: VulkanDevice, byteCount: Int) throws(VulkanError) {
+    /// The mapped bytes; only host-visible buffers have them.
+    public var contents: UnsafeMutableRawPointer {
+        guard let mapped else { preconditionFailure("a device-local buffer has no host mapping; copy it through a staging buffer") }
+        return mapped
+    }
+
+    public init(device: VulkanDevice, byteCount: Int, placement: Placement = .hostVisible) throws(VulkanError) {
         let caps = device.capabilities
         guard byteCount > 0 else { throw VulkanError.invalidUse("a buffer needs at least one byte") }
         if caps.maxMemoryAllocationSize > 0, byteCount > caps.maxMemoryAllocationSize {
@@ -36,9 +50,10 @@ public final class VulkanBuffer: @unchecked Sendable {
 
         var requirements = VkMemoryRequirements()
         vkGetBufferMemoryRequirements(device.handle, buffer, &requirements)
-        guard let typeIndex = Self.memoryType(caps.memoryTypes, allowed: requirements.memoryTypeBits) else {
+        guard let typeIndex = Self.memoryType(caps.memoryTypes, allowed: requirements.memoryTypeBits, placement: placement) else {
             vkDestroyBuffer(device.handle, buffer, nil)
-            throw VulkanError.noSuitableMemory("no host-visible, host-coherent memory type for a storage buffer on \(caps.name)")
+            let wanted = placement == .hostVisible ? "host-visible, host-coherent" : "device-local"
+            throw VulkanError.noSuitableMemory("no \(wanted) memory type for a storage buffer on \(caps.name)")
         }
         var allocation = VkMemoryAllocateInfo()
         allocation.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
@@ -49,9 +64,9 @@ public final class VulkanBuffer: @unchecked Sendable {
         var result = vkAllocateMemory(device.handle, &allocation, nil, &memory)
         if result == VK_SUCCESS, let memory {
             result = vkBindBufferMemory(device.handle, buffer, memory, 0)
-            if result == VK_SUCCESS { result = vkMapMemory(device.handle, memory, 0, VK_WHOLE_SIZE, 0, &mapped) }
+            if result == VK_SUCCESS, placement == .hostVisible { result = vkMapMemory(device.handle, memory, 0, VK_WHOLE_SIZE, 0, &mapped) }
         }
-        guard result == VK_SUCCESS, let memory, let mapped else {
+        guard result == VK_SUCCESS, let memory, placement == .deviceLocal || mapped != nil else {
             if let memory { vkFreeMemory(device.handle, memory, nil) }
             vkDestroyBuffer(device.handle, buffer, nil)
             throw VulkanError.call("allocating \(byteCount) bytes of buffer memory", result: vkResultName(result))
@@ -60,26 +75,38 @@ public final class VulkanBuffer: @unchecked Sendable {
         self.byteCount = byteCount
         self.handle = buffer
         self.memory = memory
-        self.contents = mapped
+        self.placement = placement
+        self.mapped = mapped
         self.isDeviceLocal = caps.memoryTypes[typeIndex].isDeviceLocal
     }
 
     deinit {
-        vkUnmapMemory(device.handle, memory)
+        if mapped != nil { vkUnmapMemory(device.handle, memory) }
         vkDestroyBuffer(device.handle, handle, nil)
         vkFreeMemory(device.handle, memory, nil)
     }
 
-    /// Host-visible and coherent are required; device-local is preferred (UMA), then host-cached
-    /// (fast read-back).
-    static func memoryType(_ types: [VulkanCapabilities.MemoryType], allowed bits: UInt32) -> Int? {
-        types.indices
-            .filter { bits & (1 << UInt32($0)) != 0 && types[$0].isHostVisible && types[$0].isHostCoherent }
-            .max { score(types[$0]) < score(types[$1]) }
+    /// Host-visible: host-visible and coherent are required; device-local is preferred (UMA), then
+    /// host-cached (fast read-back). Device-local: device-local is required; a type the host cannot
+    /// map is preferred (the large VRAM heap rather than the small BAR window of a discrete GPU).
+    static func memoryType(_ types: [VulkanCapabilities.MemoryType], allowed bits: UInt32, placement: Placement) -> Int? {
+        let allowed = types.indices.filter { bits & (1 << UInt32($0)) != 0 }
+        switch placement {
+        case .hostVisible:
+            return allowed.filter { types[$0].isHostVisible && types[$0].isHostCoherent }
+                .max { hostScore(types[$0]) < hostScore(types[$1]) }
+        case .deviceLocal:
+            // `max` keeps the first of equal scores, so the driver's order decides among equals.
+            return allowed.filter { types[$0].isDeviceLocal }.max { deviceScore(types[$0]) < deviceScore(types[$1]) }
+        }
     }
 
-    private static func score(_ type: VulkanCapabilities.MemoryType) -> Int {
+    private static func hostScore(_ type: VulkanCapabilities.MemoryType) -> Int {
         (type.isDeviceLocal ? 2 : 0) + (type.isHostCached ? 1 : 0)
+    }
+
+    private static func deviceScore(_ type: VulkanCapabilities.MemoryType) -> Int {
+        type.isHostVisible ? 0 : 1
     }
 
     /// Copies `values` into the buffer at `byteOffset`.

@@ -14,8 +14,9 @@ final class VulkanTensorStorage: TensorStorage, @unchecked Sendable {
     let byteCount: Int
     let dtype: DType
     let isWeight: Bool
-    /// q8 weights: the f16 scales.
+    /// q8 weights: the f16 scales, `scaleByteCount` bytes of them.
     let scales: BufferRegion?
+    let scaleByteCount: Int
     /// Weights: the shape they were stored with (q8 scale groups follow its rows, whatever a
     /// `reshape` of the tensor says).
     let storedShape: Shape?
@@ -24,13 +25,14 @@ final class VulkanTensorStorage: TensorStorage, @unchecked Sendable {
     private var operandView: VulkanTensorStorage?
 
     init(pool: TensorMemoryPool, region: BufferRegion, byteCount: Int, dtype: DType, isWeight: Bool, scales: BufferRegion? = nil,
-         storedShape: Shape? = nil) {
+         scaleByteCount: Int = 0, storedShape: Shape? = nil) {
         self.pool = pool
         self.region = region
         self.byteCount = byteCount
         self.dtype = dtype
         self.isWeight = isWeight
         self.scales = scales
+        self.scaleByteCount = scaleByteCount
         self.storedShape = storedShape
     }
 

@@ -24,8 +24,11 @@ struct WanTransformerVulkanTests {
         }
     }
 
-    @Test func q8WeightsStayWithinTheQ8Bound() throws {
-        let backend = try VulkanBackend(device: try #require(Self.device), activations: .f16)
+    /// q8 weights with f16 activations, in both memory strategies: unified (integrated GPUs) and
+    /// staged (discrete GPUs: device-local tensors, weights uploaded by copies).
+    @Test(arguments: VulkanMemoryStrategy.allCases)
+    func q8WeightsStayWithinTheQ8Bound(memory: VulkanMemoryStrategy) throws {
+        let backend = try VulkanBackend(device: try #require(Self.device), activations: .f16, memory: memory)
         let r = try #require(WanTransformerTests.reference)
         let error = ModelFixtures.relativeL2(try WanTransformerTests.forward(try ModelFixtures.wan(precision: .q8, group: 32), backend: backend, scales: [1]),
                                              r["noise_pred_scale_1"]!.values)

@@ -11,6 +11,8 @@ enum TestBackends {
     static let f16: VulkanBackend? = TestDevice.device.flatMap { device in
         device.enabledFeatures.storageBuffer16BitAccess ? try? VulkanBackend(device: device, activations: .f16) : nil
     }
+    /// Device-local tensors behind staged copies: the discrete-GPU memory path, run on any device.
+    static let staged: VulkanBackend? = TestDevice.device.flatMap { try? VulkanBackend(device: $0, activations: .f32, memory: .staged) }
     static let seed: UInt64 = ProcessInfo.processInfo.environment["VACEKIT_TEST_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1 ... 1 << 40)
 }
 
@@ -30,6 +32,15 @@ struct VulkanOpTableTests {
     @Test(arguments: OpTable.cases)
     func f32Activations(_ op: OpCase) throws {
         let backend = try #require(TestBackends.f32)
+        let result = try op.evaluate(on: backend, seed: TestBackends.seed)
+        #expect(result.relativeL2 <= Self.f32Bound(op.kind), "\(op.name): relative L2 \(result.relativeL2), max |Δ| \(result.maxAbs) (seed \(TestBackends.seed))")
+    }
+
+    /// Staged memory moves the same bytes by copies instead of through a mapping: the same bounds.
+    @Test(arguments: OpTable.cases)
+    func stagedMemory(_ op: OpCase) throws {
+        let backend = try #require(TestBackends.staged)
+        #expect(backend.memory == .staged)
         let result = try op.evaluate(on: backend, seed: TestBackends.seed)
         #expect(result.relativeL2 <= Self.f32Bound(op.kind), "\(op.name): relative L2 \(result.relativeL2), max |Δ| \(result.maxAbs) (seed \(TestBackends.seed))")
     }
