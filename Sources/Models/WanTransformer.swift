@@ -18,12 +18,15 @@ public final class WanTransformer {
     let timeIn, timeInBias, timeOut, timeOutBias: Tensor
     let timeProjection, timeProjectionBias: Tensor
     let headModulation, head, headBias: Tensor
-    let blocks: [WanBlock]
+    let blocks: [BlockWeights<WanBlock>]
     let vace: WanVACE?
+    public let residency: WeightResidency
 
-    public init(weights: any WeightProvider, backend: any Backend) throws {
+    /// - Parameter residency: keep every block's weights on the backend, or stream them per block.
+    public init(weights: any WeightProvider, backend: any Backend, residency: WeightResidency = .resident) throws {
         config = try weights.config(WanTransformerConfig.self)
         self.backend = backend
+        self.residency = residency
         func w(_ name: String) throws -> Tensor { try weights.load(name, on: backend) }
         let c = config
         patchEmbedding = try backend.reshape(try w("patch_embedding.weight"), [c.dim, c.inDim * 4])  // conv (1,2,2) as a linear
@@ -34,8 +37,8 @@ public final class WanTransformer {
                                                       try w("time_embedding.2.weight"), try w("time_embedding.2.bias"))
         (timeProjection, timeProjectionBias) = (try w("time_projection.1.weight"), try w("time_projection.1.bias"))
         (headModulation, head, headBias) = (try w("head.modulation"), try w("head.head.weight"), try w("head.head.bias"))
-        blocks = try (0 ..< c.numLayers).map { try WanBlock("blocks.\($0)", weights, backend) }
-        vace = c.isVACE ? try WanVACE(config: c, weights: weights, backend: backend) : nil
+        blocks = try (0 ..< c.numLayers).map { layer in try BlockWeights(residency) { try WanBlock("blocks.\(layer)", weights, backend) } }
+        vace = c.isVACE ? try WanVACE(config: c, weights: weights, backend: backend, residency: residency) : nil
     }
 
     /// One transformer call.
@@ -79,10 +82,10 @@ public final class WanTransformer {
             if let vace, var stream = hints, let k = c.vaceLayers.firstIndex(of: layer) {
                 let hint = try vace.hint(k, &stream, e0: e0, text: context, rope: rope)
                 hints = stream
-                x = try block(x, e0: e0, text: context, rope: rope, heads: c.numHeads, eps: c.eps, on: b)
+                x = try block.use { try $0(x, e0: e0, text: context, rope: rope, heads: c.numHeads, eps: c.eps, on: b) }
                 x = try b.gatedResidual(x, hint, gate: try b.tensor([stream.scales[k]], [1]))
             } else {
-                x = try block(x, e0: e0, text: context, rope: rope, heads: c.numHeads, eps: c.eps, on: b)
+                x = try block.use { try $0(x, e0: e0, text: context, rope: rope, heads: c.numHeads, eps: c.eps, on: b) }
             }
         }
 

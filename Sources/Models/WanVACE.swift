@@ -7,8 +7,7 @@ import Tensors
 final class WanVACE {
     let patchEmbedding, patchBias: Tensor
     let beforeProjection, beforeBias: Tensor
-    let blocks: [WanBlock]
-    let afterProjections: [(weight: Tensor, bias: Tensor)]
+    let blocks: [BlockWeights<(block: WanBlock, after: Tensor, afterBias: Tensor)>]
     let config: WanTransformerConfig
     let backend: any Backend
 
@@ -18,7 +17,7 @@ final class WanVACE {
         var scales: [Float]
     }
 
-    init(config: WanTransformerConfig, weights: any WeightProvider, backend: any Backend) throws {
+    init(config: WanTransformerConfig, weights: any WeightProvider, backend: any Backend, residency: WeightResidency) throws {
         self.config = config
         self.backend = backend
         func w(_ name: String) throws -> Tensor { try weights.load(name, on: backend) }
@@ -26,8 +25,11 @@ final class WanVACE {
         patchEmbedding = try backend.reshape(try w("vace_patch_embedding.weight"), [config.dim, inDim * 4])
         patchBias = try w("vace_patch_embedding.bias")
         (beforeProjection, beforeBias) = (try w("vace_blocks.0.before_proj.weight"), try w("vace_blocks.0.before_proj.bias"))
-        blocks = try config.vaceLayers.indices.map { try WanBlock("vace_blocks.\($0)", weights, backend) }
-        afterProjections = try config.vaceLayers.indices.map { (try w("vace_blocks.\($0).after_proj.weight"), try w("vace_blocks.\($0).after_proj.bias")) }
+        blocks = try config.vaceLayers.indices.map { k in
+            try BlockWeights(residency) {
+                (try WanBlock("vace_blocks.\(k)", weights, backend), try w("vace_blocks.\(k).after_proj.weight"), try w("vace_blocks.\(k).after_proj.bias"))
+            }
+        }
     }
 
     /// Embeds the context and joins it to x0: `before_proj(vace_patch_embedding(context)) + x0`.
@@ -55,7 +57,12 @@ final class WanVACE {
 
     /// Runs context block k and returns its hint `after_proj_k(c)`.
     func hint(_ k: Int, _ stream: inout Stream, e0: Tensor, text: Tensor, rope: (cos: Tensor, sin: Tensor)) throws -> Tensor {
-        stream.context = try blocks[k](stream.context, e0: e0, text: text, rope: rope, heads: config.numHeads, eps: config.eps, on: backend)
-        return try backend.linear(stream.context, afterProjections[k].weight, bias: afterProjections[k].bias)
+        let context = stream.context
+        let (next, hint) = try blocks[k].use { weights in
+            let next = try weights.block(context, e0: e0, text: text, rope: rope, heads: config.numHeads, eps: config.eps, on: backend)
+            return (next, try backend.linear(next, weights.after, bias: weights.afterBias))
+        }
+        stream.context = next
+        return hint
     }
 }

@@ -154,7 +154,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
 
     /// An f32 weight tensor's storage holding `values`.
     private func f32Weight(_ values: [Float]) throws -> VulkanTensorStorage {
-        let region = try pool.allocate(max(values.count * 4, 4), hostWrites: true)
+        let region = try pool.allocate(max(values.count * 4, 4), hostWrites: memory == .unified)
         try values.withUnsafeBytes { try upload($0, into: region) }
         return VulkanTensorStorage(pool: pool, region: region, byteCount: values.count * 4, dtype: .f32, isWeight: true)
     }
@@ -205,7 +205,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         guard values.count == shape.count else { throw TensorError("tensor", "\(values.count) values for shape \(shape)") }
         return try lock.withLock {
             let bytes = max(values.count * activationDType.elementSize, 4)
-            let region = try pool.allocate(bytes, hostWrites: true)
+            let region = try pool.allocate(bytes, hostWrites: memory == .unified)
             if halfActivations {
                 try values.map(Float16.init).withUnsafeBytes { try upload($0, into: region) }
             } else {
@@ -238,11 +238,11 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
             }
         }
         return try lock.withLock {
-            let region = try pool.allocate(max(data.data.count, 4), hostWrites: true)
+            let region = try pool.allocate(max(data.data.count, 4), hostWrites: memory == .unified)
             try upload(data.data, into: region)
             var scales: BufferRegion?
             if scaleBytes > 0, let source = data.scales {
-                let region = try pool.allocate(scaleBytes, hostWrites: true)
+                let region = try pool.allocate(scaleBytes, hostWrites: memory == .unified)
                 try upload(source, into: region)
                 scales = region
             }

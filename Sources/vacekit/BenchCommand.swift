@@ -4,6 +4,7 @@ import Foundation
 import Models
 import Tensors
 import VKQ
+import VulkanBackend
 
 #if canImport(Glibc)
 import Glibc
@@ -80,6 +81,9 @@ struct BenchWanCommand: ParsableCommand {
     @Option(help: "cpu, vulkan or vulkan:N.")
     var device: String?
 
+    @Option(name: .customLong("weights"), help: "Block weights: resident (uploaded once) or streamed (uploaded per block, released after it: low memory).")
+    var residency: WeightResidency = .resident
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -88,7 +92,7 @@ struct BenchWanCommand: ParsableCommand {
         let backend = try DeviceOption.backend(device, activations: "f32")
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
         let loadStart = Date()
-        let transformer = try WanTransformer(weights: weights, backend: backend)
+        let transformer = try WanTransformer(weights: weights, backend: backend, residency: residency)
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let c = transformer.config
         var noise = NormalNoise(seed: 42)
@@ -109,12 +113,15 @@ struct BenchWanCommand: ParsableCommand {
         let report: [String: Any] = [
             "model": weights.family, "recipe": weights.file.header.converter.recipe, "backend": backend.name, "tokens": tokens,
             "text_tokens": textTokens, "load_seconds": loadSeconds, "seconds": times.min() ?? 0, "peak_rss_bytes": peakRSS(),
+            "weights": residency.rawValue, "device_memory_bytes": (backend as? VulkanBackend)?.deviceMemoryBytes ?? 0,
         ]
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            print(String(format: "%@ (%@) on %@: %d tokens, forward %.2f s (best of %d), load %.2f s, peak RSS %.2f GB", weights.family,
-                         weights.file.header.converter.recipe, backend.name, tokens, times.min() ?? 0, runs, loadSeconds, Double(peakRSS()) / 1e9))
+            let deviceMemory = (backend as? VulkanBackend).map { String(format: ", device memory %.2f GB", Double($0.deviceMemoryBytes) / 1e9) } ?? ""
+            print(String(format: "%@ (%@, %@ weights) on %@: %d tokens, forward %.2f s (best of %d), load %.2f s, peak RSS %.2f GB%@", weights.family,
+                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, times.min() ?? 0, runs, loadSeconds,
+                         Double(peakRSS()) / 1e9, deviceMemory))
         }
     }
 }

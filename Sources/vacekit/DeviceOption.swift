@@ -1,5 +1,7 @@
+import ArgumentParser
 import CPUBackend
 import Foundation
+import Models
 import Tensors
 import VulkanBackend
 
@@ -29,3 +31,5 @@ struct DeviceError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+extension WeightResidency: ExpressibleByArgument {}

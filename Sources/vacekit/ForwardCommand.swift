@@ -27,6 +27,9 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "cpu, vulkan or vulkan:N.")
     var device: String?
 
+    @Option(name: .customLong("weights"), help: "Block weights: resident (uploaded once) or streamed (uploaded per block, released after it: low memory).")
+    var residency: WeightResidency = .resident
+
     @Option(help: "Activation precision: f32 or f16 (f16 on Vulkan devices that support it).")
     var dtype: String = "f32"
 
@@ -51,7 +54,7 @@ struct ForwardCommand: ParsableCommand {
             return t
         }
         let start = Date()
-        let transformer = try WanTransformer(weights: weights, backend: backend)
+        let transformer = try WanTransformer(weights: weights, backend: backend, residency: residency)
         let loaded = Date()
         let timesteps = try file.floats("timestep").map(Double.init)
         let scales = file.entry("vace_scale") == nil ? [] : try file.floats("vace_scale")

@@ -24,13 +24,16 @@ struct ValidateCommand: ParsableCommand {
     @Option(help: "cpu, vulkan or vulkan:N.")
     var device: String?
 
+    @Option(name: .customLong("weights"), help: "Block weights: resident (uploaded once) or streamed (uploaded per block, released after it: low memory).")
+    var residency: WeightResidency = .resident
+
     @Option(help: "Fail (exit 1) when any case's relative L2 error exceeds this.")
     var bound: Double?
 
     func run() throws {
         let backend = try DeviceOption.backend(device, activations: "f32")
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
-        let transformer = try WanTransformer(weights: weights, backend: backend)
+        let transformer = try WanTransformer(weights: weights, backend: backend, residency: residency)
         let file = try SafetensorsFile(url: URL(fileURLWithPath: reference))
         func tensor(_ name: String) throws -> Tensor {
             guard let entry = file.entry(name) else { throw DeviceError("\(reference): no tensor '\(name)'") }

@@ -12,9 +12,9 @@ import VKQ
     static let reference = try? ModelFixtures.reference("wan_vace_forward")
 
     /// Runs the fixture forward on `backend` with a VACE scale list; returns the output values.
-    static func forward(_ weights: any WeightProvider, backend: any Backend, scales: [Float]) throws -> [Float] {
+    static func forward(_ weights: any WeightProvider, backend: any Backend, scales: [Float], residency: WeightResidency = .resident) throws -> [Float] {
         let r = try #require(reference)
-        let model = try WanTransformer(weights: weights, backend: backend)
+        let model = try WanTransformer(weights: weights, backend: backend, residency: residency)
         func t(_ name: String) throws -> Tensor { try backend.tensor(r[name]!.values, Shape(r[name]!.shape)) }
         let out = try model(latents: try t("latents"), timesteps: r["timestep"]!.values.map(Double.init), text: try t("context"),
                             vaceContext: try t("vace_context"), vaceScales: scales)

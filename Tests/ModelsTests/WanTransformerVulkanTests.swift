@@ -35,4 +35,17 @@ struct WanTransformerVulkanTests {
         print("Wan fixture forward on \(backend.name), q8/g32 weights: relative L2 \(error)")
         #expect(error <= 3e-2 && error > 0)
     }
+
+    /// Streamed block weights (uploaded per block through staging, released after it) compute
+    /// exactly what resident ones do: the same kernels on the same bytes.
+    @Test func streamedWeightsGiveTheResidentResult() throws {
+        let device = try #require(Self.device)
+        let weights = try ModelFixtures.wan(precision: .q8, group: 32)
+        var outputs: [[Float]] = []
+        for residency in WeightResidency.allCases {
+            let backend = try VulkanBackend(device: device, activations: .f16, memory: .staged)
+            outputs.append(try WanTransformerTests.forward(weights, backend: backend, scales: [1], residency: residency))
+        }
+        #expect(outputs[0] == outputs[1])
+    }
 }

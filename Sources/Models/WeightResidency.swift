@@ -1,0 +1,33 @@
+import Tensors
+
+/// When a model's per-block weights are on the backend.
+///
+/// - `resident`: uploaded once when the model is built and kept (fastest; device memory holds the
+///   whole model).
+/// - `streamed`: uploaded just before each block runs and released right after, so the backend
+///   holds one block's weights at a time (low memory: a 14B model on an 8 GB GPU). The embeddings
+///   and the head stay resident. On a discrete GPU the uploads are staged copies recorded with the
+///   dispatches, so the host does not wait for them.
+public enum WeightResidency: String, Sendable, CaseIterable {
+    case resident, streamed
+}
+
+/// One block's weights under a residency: kept, or loaded for each use and dropped after it.
+final class BlockWeights<Weights> {
+    private let load: () throws -> Weights
+    private let kept: Weights?
+
+    /// Resident: loads now (so a missing tensor is reported when the model is built). Streamed:
+    /// loads once to check the tensors exist and have the right shapes, then drops them.
+    init(_ residency: WeightResidency, load: @escaping () throws -> Weights) throws {
+        self.load = load
+        let weights = try load()
+        kept = residency == .resident ? weights : nil
+    }
+
+    /// Runs `body` with the block's weights.
+    func use<R>(_ body: (Weights) throws -> R) throws -> R {
+        if let kept { return try body(kept) }
+        return try body(try load())
+    }
+}
