@@ -6,6 +6,9 @@ import CVulkan
 /// Specialization constants are 32-bit values with constant_id 0, 1, 2, … in order, or explicit
 /// (constant_id, value) pairs (pass floats as `Float.bitPattern`, bools as 0/1); workgroup sizes and
 /// tile sizes go there so one SPIR-V serves every device.
+///
+/// Given a `PipelineDiskCache`, the driver looks the compiled pipeline up there first and adds it
+/// there when it compiles it, so the next run can skip the compile.
 public final class ComputePipeline: @unchecked Sendable {
     public let device: VulkanDevice
     public let name: String
@@ -15,19 +18,27 @@ public final class ComputePipeline: @unchecked Sendable {
     let layout: VkPipelineLayout
     let handle: VkPipeline
 
-    /// - Parameter requiredSubgroupSize: pin the subgroup size (VK_EXT_subgroup_size_control); the
-    ///   device must have `subgroupSizeControl` and the size must lie in min…maxSubgroupSize.
+    /// - Parameters:
+    ///   - requiredSubgroupSize: pin the subgroup size (VK_EXT_subgroup_size_control); the device must
+    ///     have `subgroupSizeControl` and the size must lie in min…maxSubgroupSize.
+    ///   - diskCache: the pipeline cache to compile through (it must belong to `device`); nil compiles
+    ///     without one.
     public convenience init(device: VulkanDevice, name: String, spirv: [UInt32], bindingCount: Int, pushConstantSize: Int = 0,
-                            specialization: [UInt32] = [], requiredSubgroupSize: Int? = nil) throws(VulkanError) {
+                            specialization: [UInt32] = [], requiredSubgroupSize: Int? = nil,
+                            diskCache: PipelineDiskCache? = nil) throws(VulkanError) {
         try self.init(device: device, name: name, spirv: spirv, bindingCount: bindingCount, pushConstantSize: pushConstantSize,
                       specializationEntries: specialization.enumerated().map { (UInt32($0.offset), $0.element) },
-                      requiredSubgroupSize: requiredSubgroupSize)
+                      requiredSubgroupSize: requiredSubgroupSize, diskCache: diskCache)
     }
 
     /// Like the other initializer, with specialization constants given as (constant_id, value) pairs.
     public init(device: VulkanDevice, name: String, spirv: [UInt32], bindingCount: Int, pushConstantSize: Int = 0,
-                specializationEntries: [(UInt32, UInt32)], requiredSubgroupSize: Int? = nil) throws(VulkanError) {
+                specializationEntries: [(UInt32, UInt32)], requiredSubgroupSize: Int? = nil,
+                diskCache: PipelineDiskCache? = nil) throws(VulkanError) {
         let caps = device.capabilities
+        if let diskCache, diskCache.device !== device {
+            throw VulkanError.invalidUse("\(name): the pipeline cache \(diskCache.fileURL.path) belongs to another device")
+        }
         guard bindingCount >= 1, bindingCount <= caps.maxPerStageDescriptorStorageBuffers else {
             throw VulkanError.limitExceeded("\(name): \(bindingCount) storage buffers (device allows 1…\(caps.maxPerStageDescriptorStorageBuffers))")
         }
@@ -95,13 +106,14 @@ public final class ComputePipeline: @unchecked Sendable {
 
         var pipeline: VkPipeline?
         let pipelineResult = Self.createPipeline(
-            vkDevice, module: module, layout: layout, specialization: specializationEntries,
+            vkDevice, cache: diskCache?.handle, module: module, layout: layout, specialization: specializationEntries,
             requiredSubgroupSize: requiredSubgroupSize, into: &pipeline)
         guard pipelineResult == VK_SUCCESS, let pipeline else {
             vkDestroyPipelineLayout(vkDevice, layout, nil)
             vkDestroyDescriptorSetLayout(vkDevice, setLayout, nil)
             throw VulkanError.call("vkCreateComputePipelines(\(name))", result: vkResultName(pipelineResult))
         }
+        diskCache?.pipelineCreated()
         self.device = device
         self.name = name
         self.bindingCount = bindingCount
@@ -118,7 +130,7 @@ public final class ComputePipeline: @unchecked Sendable {
     }
 
     private static func createPipeline(
-        _ device: VkDevice, module: VkShaderModule, layout: VkPipelineLayout, specialization pairs: [(UInt32, UInt32)],
+        _ device: VkDevice, cache: VkPipelineCache?, module: VkShaderModule, layout: VkPipelineLayout, specialization pairs: [(UInt32, UInt32)],
         requiredSubgroupSize: Int?, into pipeline: inout VkPipeline?
     ) -> VkResult {
         let specialization = pairs.map(\.1)
@@ -148,7 +160,7 @@ public final class ComputePipeline: @unchecked Sendable {
                         info.stage.pName = entryName
                         info.stage.pSpecializationInfo = specialization.isEmpty ? nil : specializationPointer
                         info.layout = layout
-                        return vkCreateComputePipelines(device, nil, 1, &info, nil, &pipeline)
+                        return vkCreateComputePipelines(device, cache, 1, &info, nil, &pipeline)
                     }
                 }
             }
