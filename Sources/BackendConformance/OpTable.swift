@@ -74,8 +74,8 @@ public enum OpTable {
         }
     }
 
-    // MARK: norms
-    static let norms: [OpCase] = [
+    // MARK: norms (odd widths, 1 row, rows wider than a workgroup of 64 or 256 invocations)
+    public static let norms: [OpCase] = [
         OpCase(name: "layerNorm [5,37] no affine", kind: .math) { backend, random in
             let x = random.values(185, scale: 2).map { $0 + 0.7 }
             let out = try backend.layerNorm(try backend.tensor(x, [5, 37]), weight: nil, bias: nil, eps: 1e-6)
@@ -96,6 +96,22 @@ public enum OpTable {
             return (try backend.floats(try backend.rmsNorm(try backend.tensor(x, [1, 7]), weight: nil, eps: 1e-5)),
                     Reference.rowNorm(doubles(x), width: 7, rms: true, weight: nil, bias: nil, eps: 1e-5))
         },
+        OpCase(name: "layerNorm [2,1029] affine", kind: .math) { backend, random in
+            let x = random.values(2058, scale: 3).map { $0 - 1.5 }, w = random.values(1029), b = random.values(1029)
+            let out = try backend.layerNorm(try backend.tensor(x, [2, 1029]), weight: try backend.tensor(w, [1029]), bias: try backend.tensor(b, [1029]), eps: 1e-6)
+            return (try backend.floats(out), Reference.rowNorm(doubles(x), width: 1029, rms: false, weight: doubles(w), bias: doubles(b), eps: 1e-6))
+        },
+        OpCase(name: "rmsNorm [3,301] weight", kind: .math) { backend, random in
+            let x = random.values(903), w = random.values(301)
+            let out = try backend.rmsNorm(try backend.tensor(x, [3, 301]), weight: try backend.tensor(w, [301]), eps: 1e-6)
+            return (try backend.floats(out), Reference.rowNorm(doubles(x), width: 301, rms: true, weight: doubles(w), bias: nil, eps: 1e-6))
+        },
+        modulatedNormCase([2, 13, 37], scale: [2, 1, 37], shift: [2, 1, 37], "Wan's rows per batch item"),
+        modulatedNormCase([1, 300], scale: [300], shift: [300], "1 row"),
+        modulatedNormCase([3, 4, 1029], scale: [3, 1, 1029], shift: [1029], "wide rows"),
+        modulatedNormCase([2, 7, 24], scale: [2, 7, 1], shift: [2, 7, 24], "a scale per row"),
+        modulatedNormCase([4, 1], scale: [4, 1], shift: [1], "rows of 1"),
+        modulatedNormCase([2, 3, 4, 9], scale: [2, 1, 4, 9], shift: [1, 3, 1, 9], "broadcast over two runs of dims"),
     ] + [ChannelNorm.groupNorm(groups: 3), .wanRMS, .pixel].map { kind in
         OpCase(name: "channelNorm \(kind) [2,6,3,5,7]", kind: .math) { backend, random in
             let shape = [2, 6, 3, 5, 7], spatial = 105
@@ -129,6 +145,24 @@ public enum OpTable {
                     }
                 }
             }
+            return (try backend.floats(out), expected)
+        }
+    }
+
+    /// LayerNorm without affine, then x · (1 + scale) + shift with scale and shift broadcast against x (which
+    /// is offset from 0, so the mean matters); the reference is the float64 LayerNorm, then the modulation.
+    static func modulatedNormCase(_ shape: [Int], scale: [Int], shift: [Int], _ note: String) -> OpCase {
+        OpCase(name: "modulatedLayerNorm \(shape) scale \(scale) shift \(shift) (\(note))", kind: .math) { backend, random in
+            let x = random.values(shape.reduce(1, *), scale: 2).map { $0 + 0.7 }
+            let s = random.values(scale.reduce(1, *)), t = random.values(shift.reduce(1, *))
+            let out = try backend.modulatedLayerNorm(try backend.tensor(x, Shape(shape)), scale: try backend.tensor(s, Shape(scale)),
+                                                     shift: try backend.tensor(t, Shape(shift)), eps: 1e-6)
+            let normed = Reference.rowNorm(doubles(x), width: shape.last!, rms: false, weight: nil, bias: nil, eps: 1e-6)
+            let expected = normed.indices.map { i in
+                normed[i] * (1 + Double(s[Reference.broadcastIndex(i, target: shape, shape: scale)]))
+                    + Double(t[Reference.broadcastIndex(i, target: shape, shape: shift)])
+            }
+            guard out.shape.dims == shape else { throw TensorError("modulatedLayerNorm", "shape \(out.shape), expected \(shape)") }
             return (try backend.floats(out), expected)
         }
     }

@@ -1,4 +1,4 @@
-// LayerNorm and RMSNorm over rows, f32 statistics. Sums are blocked over 32 independent partial sums
+// LayerNorm (plain, or modulated as in adaLN) and RMSNorm over rows, f32 statistics. Sums are blocked over 32 independent partial sums
 // (4 AVX2 registers, or a 32-float array the compiler vectorises), so a row of C values sums with
 // chains of C / 32 adds: error ≈ √(C/32)·2⁻²⁴ relative instead of √C. LayerNorm is "corrected
 // two-pass": pass 1 gives a mean μ₀, pass 2 sums d = x − μ₀ and d², then μ = μ₀ + Σd / n and
@@ -56,6 +56,13 @@ static void normalize_portable(const float *x, float *y, size_t n, float c, floa
         if (b) v += b[j];
         y[j] = v;
     }
+}
+
+/// The modulated LayerNorm write: y = ((x − c) − c_lo) · inverse · (1 + scale) + shift, scale and shift
+/// walked with step 1 or broadcast from their first value (step 0).
+static void normalize_modulate_portable(const float *x, float *y, size_t n, float c, float c_lo, float inverse,
+                                        const float *scale, size_t ss, const float *shift, size_t ts) {
+    for (size_t j = 0; j < n; j++) y[j] = ((x[j] - c) - c_lo) * inverse * (1.0f + scale[j * ss]) + shift[j * ts];
 }
 
 // MARK: AVX2
@@ -132,6 +139,32 @@ VK_AVX2 static void normalize_avx2(const float *x, float *y, size_t n, float c, 
         _mm256_maskstore_ps(y + j, lanes, normalize8(_mm256_maskload_ps(x + j, lanes), center, lo, inv, w, b, j, lanes, 1));
     }
 }
+
+/// 8 floats of a step-1 operand at p + j (masked in the tail), or p[0] broadcast for step 0.
+VK_AVX2 static inline __m256 load_or_broadcast(const float *p, size_t step, size_t j, __m256i lanes, int tail) {
+    if (!step) return _mm256_broadcast_ss(p);
+    return tail ? _mm256_maskload_ps(p + j, lanes) : _mm256_loadu_ps(p + j);
+}
+
+VK_AVX2 static inline __m256 modulated8(__m256 v, __m256 c, __m256 c_lo, __m256 inverse, const float *scale, size_t ss,
+                                        const float *shift, size_t ts, size_t j, __m256i lanes, int tail) {
+    v = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(v, c), c_lo), inverse);
+    const __m256 s = _mm256_add_ps(_mm256_set1_ps(1.0f), load_or_broadcast(scale, ss, j, lanes, tail));
+    return _mm256_fmadd_ps(v, s, load_or_broadcast(shift, ts, j, lanes, tail));
+}
+
+VK_AVX2 static void normalize_modulate_avx2(const float *x, float *y, size_t n, float c, float c_lo, float inverse,
+                                            const float *scale, size_t ss, const float *shift, size_t ts) {
+    const __m256 center = _mm256_set1_ps(c), lo = _mm256_set1_ps(c_lo), inv = _mm256_set1_ps(inverse);
+    const __m256i all = _mm256_set1_epi32(-1);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(y + j, modulated8(_mm256_loadu_ps(x + j), center, lo, inv, scale, ss, shift, ts, j, all, 0));
+    if (j < n) {
+        const __m256i lanes = vk_lanes_avx2((int)(n - j));
+        _mm256_maskstore_ps(y + j, lanes, modulated8(_mm256_maskload_ps(x + j, lanes), center, lo, inv, scale, ss, shift, ts, j, lanes, 1));
+    }
+}
 #endif
 
 // MARK: one row
@@ -170,6 +203,23 @@ VK_AVX2 static void rms_norm_avx2(const float *x, float *y, size_t n, const floa
 }
 #endif
 
+/// The statistics of one row for LayerNorm: the pass-1 mean `guess`, its correction `delta`, 1/std.
+static void layer_row_statistics(const float *x, size_t n, float eps, int level, float *guess, float *delta, float *inverse) {
+    float s1, s2;
+#if defined(__x86_64__)
+    if (level >= vk_level_avx2) {
+        *guess = sum_avx2(x, n) / (float)n;
+        centered_sums_avx2(x, n, *guess, &s1, &s2);
+        layer_statistics(s1, s2, n, eps, delta, inverse);
+        return;
+    }
+#endif
+    (void)level;
+    *guess = sum_portable(x, n) / (float)n;
+    centered_sums_portable(x, n, *guess, &s1, &s2);
+    layer_statistics(s1, s2, n, eps, delta, inverse);
+}
+
 // MARK: entry points
 
 void vk_layer_norm_rows_f32(const float *x, float *y, size_t rows, size_t n, const float *weight,
@@ -196,4 +246,19 @@ void vk_rms_norm_rows_f32(const float *x, float *y, size_t rows, size_t n, const
 #endif
     (void)level;
     for (size_t r = 0; r < rows; r++) rms_norm_portable(x + r * n, y + r * n, n, weight, eps);
+}
+
+void vk_layer_norm_modulate_row_f32(const float *x, float *y, size_t n, const float *scale, size_t scale_step,
+                                    const float *shift, size_t shift_step, float eps, int level) {
+    if (n == 0) return;
+    scale_step = scale_step != 0, shift_step = shift_step != 0;
+    float guess, delta, inverse;
+    layer_row_statistics(x, n, eps, level, &guess, &delta, &inverse);
+#if defined(__x86_64__)
+    if (level >= vk_level_avx2) {
+        normalize_modulate_avx2(x, y, n, guess, delta, inverse, scale, scale_step, shift, shift_step);
+        return;
+    }
+#endif
+    normalize_modulate_portable(x, y, n, guess, delta, inverse, scale, scale_step, shift, shift_step);
 }

@@ -14,6 +14,31 @@ extension CPUBackend {
         }
     }
 
+    public func modulatedLayerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, eps: Float) throws -> Tensor {
+        try profiler.measure("modulatedLayerNorm") { try modulatedLayerNormImpl(x, scale: scale, shift: shift, eps: eps) }
+    }
+
+    /// One C call per row (norms.c): the statistics, then the modulated write, so the normalised row
+    /// is never stored and read back as it is when `layerNorm` and `modulate` run one after the other.
+    private func modulatedLayerNormImpl(_ x: Tensor, scale: Tensor, shift: Tensor, eps: Float) throws -> Tensor {
+        let op = "modulatedLayerNorm"
+        let shape = try Broadcast.shape(try Broadcast.shape(x.shape, scale.shape, op: op), shift.shape, op: op)
+        guard shape == x.shape else { throw TensorError(op, "\(scale.shape) and \(shift.shape) must broadcast to x \(x.shape)") }
+        let (input, s, t) = (try values(x, op), try values(scale, op), try values(shift, op))
+        let (out, buffer) = allocate(x.shape)
+        guard x.count > 0, let xp = input.baseAddress, let sp = s.baseAddress, let tp = t.baseAddress else { return out }
+        let o = buffer.pointer, level = Self.vectorLevel
+        let rows = RowWalker(x.shape, [scale.shape, shift.shape])
+        let (n, steps) = (rows.width, (rows.step(0), rows.step(1)))
+        parallelRanges(rows.count, minChunk: max(1, 16384 / n)) { range in
+            for r in range {
+                vk_layer_norm_modulate_row_f32(xp + r * n, o + r * n, n, sp + rows.offset(r, operand: 0), steps.0,
+                                               tp + rows.offset(r, operand: 1), steps.1, eps, level)
+            }
+        }
+        return out
+    }
+
     public func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Float) throws -> Tensor {
         try profiler.measure("rmsNorm") { try rmsNormImpl(x, weight: weight, eps: eps) }
     }

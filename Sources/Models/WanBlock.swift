@@ -41,7 +41,7 @@ struct WanBlock {
         func chunk(_ i: Int) throws -> Tensor { try b.slice(m, axis: 1, i ..< i + 1) }  // [B, 1, D]
 
         // Self-attention.
-        var h = try b.modulate(try b.layerNorm(x, weight: nil, bias: nil, eps: eps), scale: chunk(1), shift: chunk(0))
+        var h = try b.modulatedLayerNorm(x, scale: chunk(1), shift: chunk(0), eps: eps)
         let sa = selfAttention
         var q = try b.rmsNorm(try b.linear(h, sa.q, bias: sa.qBias), weight: sa.normQ, eps: eps)
         var k = try b.rmsNorm(try b.linear(h, sa.k, bias: sa.kBias), weight: sa.normK, eps: eps)
@@ -61,7 +61,7 @@ struct WanBlock {
         x = try b.binary(.add, x, y)
 
         // Feed-forward.
-        h = try b.modulate(try b.layerNorm(x, weight: nil, bias: nil, eps: eps), scale: chunk(4), shift: chunk(3))
+        h = try b.modulatedLayerNorm(x, scale: chunk(4), shift: chunk(3), eps: eps)
         y = try b.linear(try b.unary(.geluTanh, try b.linear(h, ffnIn, bias: ffnInBias)), ffnOut, bias: ffnOutBias)
         return try b.gatedResidual(x, y, gate: chunk(5))
     }

@@ -91,8 +91,7 @@ public final class WanTransformer {
 
         // Head: modulation from e (not e0): shift, scale.
         let mh = try b.binary(.add, headModulation, e)  // [B, 2, D]
-        let h = try b.modulate(try b.layerNorm(x, weight: nil, bias: nil, eps: c.eps),
-                               scale: try b.slice(mh, axis: 1, 1 ..< 2), shift: try b.slice(mh, axis: 1, 0 ..< 1))
+        let h = try b.modulatedLayerNorm(x, scale: try b.slice(mh, axis: 1, 1 ..< 2), shift: try b.slice(mh, axis: 1, 0 ..< 1), eps: c.eps)
         let y = try b.linear(h, head, bias: headBias)  // [B, N, 4·out]
         return try Patchify.video(y, frames: frames, height: height, width: width, channels: c.outDim, on: b)
     }

@@ -32,6 +32,10 @@ public protocol Backend: AnyObject, Sendable {
     // MARK: normalisation (f32 statistics)
     /// LayerNorm over the last dim (biased variance), optional affine weight/bias `[C]`.
     func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor
+    /// `layerNorm(x) · (1 + scale) + shift`: LayerNorm over the last dim without affine, then `modulate`
+    /// (the adaLN of DiT blocks), scale and shift broadcast against x. Backends fuse it into one pass over
+    /// each row (statistics, then the modulated write); the default composes the two ops.
+    func modulatedLayerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, eps: Float) throws -> Tensor
     /// RMSNorm over the last dim: `x / sqrt(mean(x²) + eps) · weight` (over all heads when C = heads × D).
     func rmsNorm(_ x: Tensor, weight: Tensor?, eps: Float) throws -> Tensor
     /// Normalisation over the channel dim 1 of `[B, C, ...]`: `.groupNorm(groups)` (with affine `[C]`),
@@ -71,6 +75,12 @@ public protocol Backend: AnyObject, Sendable {
     // MARK: reductions (f32 accumulation)
     /// Mean over `axis`, keeping it as size 1.
     func mean(_ x: Tensor, axis: Int) throws -> Tensor
+}
+
+extension Backend {
+    public func modulatedLayerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, eps: Float) throws -> Tensor {
+        try modulate(try layerNorm(x, weight: nil, bias: nil, eps: eps), scale: scale, shift: shift)
+    }
 }
 
 public enum BinaryOp: Sendable { case add, sub, mul, div }

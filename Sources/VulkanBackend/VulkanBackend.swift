@@ -25,6 +25,8 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     public let device: VulkanDevice
     /// The activation type in use (f16 only when asked for and the device has 16-bit storage).
     public let activations: Activations
+    /// How `linear` meets q8 weights: W8A16, or W8A8 through the integer dot product (`Q8Mode`).
+    public let q8Mode: Q8Mode
     /// The largest byte range bound to one shader binding.
     public let maxBindingBytes: Int
     /// Where tensors live: unified (host-visible) or staged (device-local + staging copies).
@@ -43,6 +45,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     /// - Parameters:
     ///   - activations: `.f16` halves activation memory and bandwidth (f32 math throughout); falls
     ///     back to f32 on devices without storageBuffer16BitAccess.
+    ///   - q8Mode: W8A8 or W8A16 for q8 weights (default: `VACEKIT_Q8_MODE`, else automatic).
     ///   - maxBindingBytes: bind at most this many bytes per binding (default and upper bound: the
     ///     device's maxStorageBufferRange). Tests set it low to exercise the splitting paths.
     ///   - memory: unified or staged tensor memory (default: `VACEKIT_VK_MEMORY`, else by device type).
@@ -51,12 +54,13 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     ///     the staging memory a long upload holds: about twice this).
     ///   - profile: time every dispatch (default: `VACEKIT_PROFILE=1`); `printProfile` prints the
     ///     per-op times at each completed batch.
-    public init(device: VulkanDevice, activations: Activations = .f32, maxBindingBytes: Int? = nil, memory: VulkanMemoryStrategy? = nil,
+    public init(device: VulkanDevice, activations: Activations = .f32, q8Mode: Q8Mode? = nil, maxBindingBytes: Int? = nil, memory: VulkanMemoryStrategy? = nil,
                 dispatchesPerSubmit: Int = 256, copyBytesPerSubmit: Int = 64 << 20,
                 profile: Bool = ProcessInfo.processInfo.environment[VulkanBackend.profileEnvironmentVariable] == "1",
                 printProfile: Bool = true) throws {
         let caps = device.capabilities
         self.device = device
+        self.q8Mode = q8Mode ?? .environment
         self.activations = activations == .f16 && device.enabledFeatures.storageBuffer16BitAccess ? .f16 : .f32
         let range = caps.maxStorageBufferRange > 0 ? caps.maxStorageBufferRange : Int(Int32.max)
         self.maxBindingBytes = min(maxBindingBytes ?? range, range)

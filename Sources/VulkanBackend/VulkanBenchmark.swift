@@ -20,7 +20,8 @@ public struct BenchmarkRow: Sendable, Codable, Equatable {
 }
 
 /// Kernel timings on the DiT shapes: the linear layers of Wan2.1-1.3B (1536, FFN 8960) and LTX-Video
-/// (2048, FFN 8192) at 1170 tokens with f16 and q8 weights, and self-attention (12 heads × 128) at
+/// (2048, FFN 8192) at 1170 tokens with f16 and q8 weights (q8 through W8A16, and as `q8a8` through
+/// W8A8 where the device has the integer dot product), and self-attention (12 heads × 128) at
 /// 1170 and 4680 tokens. Activations are f16 where the device has 16-bit storage. `quick` takes 64
 /// rows of the three Wan shapes and 256 attention tokens: about half a minute on lavapipe.
 public enum VulkanBenchmark {
@@ -28,24 +29,31 @@ public enum VulkanBenchmark {
     public static let linearShapes = [("wan 1536→1536", 1536, 1536), ("wan 1536→8960", 1536, 8960), ("wan 8960→1536", 8960, 1536),
                                       ("ltx 2048→2048", 2048, 2048), ("ltx 2048→8192", 2048, 8192), ("ltx 8192→2048", 8192, 2048)]
 
+    /// The weight types of the linear rows, each with the q8 mode it runs under and its row's name.
+    public static func linearVariants(_ device: VulkanDevice) -> [(dtype: DType, q8Mode: VulkanBackend.Q8Mode, name: String)] {
+        var variants: [(DType, VulkanBackend.Q8Mode, String)] = [(.f16, .w8a16, "f16"), (.q8(group: 0), .w8a16, "q8/row")]
+        if device.enabledFeatures.integerDotProduct { variants.append((.q8(group: 0), .w8a8, "q8a8/row")) }
+        return variants
+    }
+
     public static func ops(device: VulkanDevice, quick: Bool) throws -> [BenchmarkRow] {
         let backend = try VulkanBackend(device: device, activations: .f16, profile: true, printProfile: false)
         let runs = quick ? 1 : 3
         let m = quick ? 64 : 1170
         var rows: [BenchmarkRow] = []
-        let weightTypes: [DType] = [.f16, .q8(group: 0)]
+        let variants = linearVariants(device)
         // Warm-up: compile each pipeline on a tiny problem of the same kind (lavapipe JITs on first use).
         let warmX = try backend.tensor(pattern(m * 64, seed: 1), [m, 64])
-        for dtype in weightTypes {
-            let weight = try makeWeight(backend, rows: 64, columns: 64, dtype: dtype)
-            _ = try backend.floats(try backend.linear(warmX, weight, bias: nil))
+        for variant in variants {
+            let weight = try makeWeight(backend, rows: 64, columns: 64, dtype: variant.dtype)
+            _ = try backend.floats(try backend.linear(warmX, weight, bias: nil, q8Mode: variant.q8Mode))
         }
         for (label, k, n) in quick ? Array(linearShapes.prefix(3)) : linearShapes {
             let x = try backend.tensor(pattern(m * k, seed: UInt64(k)), [m, k])
-            for dtype in weightTypes {
-                let weight = try makeWeight(backend, rows: n, columns: k, dtype: dtype)
-                let seconds = try time(backend, runs: runs) { try backend.linear(x, weight, bias: nil) }
-                rows.append(BenchmarkRow(op: "linear \(label)", shape: "\(m)×\(k)→\(n)", dtype: dtype.description,
+            for variant in variants {
+                let weight = try makeWeight(backend, rows: n, columns: k, dtype: variant.dtype)
+                let seconds = try time(backend, runs: runs) { try backend.linear(x, weight, bias: nil, q8Mode: variant.q8Mode) }
+                rows.append(BenchmarkRow(op: "linear \(label)", shape: "\(m)×\(k)→\(n)", dtype: variant.name,
                                          seconds: seconds, gflops: 2 * Double(m * n * k) / seconds / 1e9))
             }
         }

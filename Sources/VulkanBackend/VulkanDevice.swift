@@ -10,6 +10,8 @@ public struct EnabledFeatures: Sendable, Equatable {
     public var subgroupSizeControl = false
     public var computeFullSubgroups = false
     public var integerDotProduct = false
+    /// VK_NV_cooperative_matrix with the fragment the matrix-core matmul uses (`CooperativeMatrixSupport`).
+    public var cooperativeMatrix = false
 
     public init() {}
 
@@ -77,6 +79,14 @@ public final class VulkanDevice: @unchecked Sendable {
             let dot = chain.append(VkPhysicalDeviceShaderIntegerDotProductFeatures.self, sType: VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES)
             dot.pointee.shaderIntegerDotProduct = VK_TRUE
             extensions.append("VK_KHR_shader_integer_dot_product")
+        }
+        // The matrix-core matmul stages f16 tiles (shaderFloat16) and is used with f16 activations.
+        features.cooperativeMatrix = features.shaderFloat16 && features.storageBuffer16BitAccess
+            && CooperativeMatrixSupport.supportsKernel(physicalDevice)
+        if features.cooperativeMatrix {
+            let matrix = chain.append(VkPhysicalDeviceCooperativeMatrixFeaturesNV.self, sType: VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV)
+            matrix.pointee.cooperativeMatrix = VK_TRUE
+            extensions.append("VK_NV_cooperative_matrix")
         }
         if caps.hasExtension("VK_KHR_portability_subset") {
             extensions.append("VK_KHR_portability_subset")  // required whenever the device lists it (MoltenVK)

@@ -18,8 +18,8 @@ struct SplitBindingTests {
 
         init() throws {
             let device = try TestDevice.result.get()
-            split = try VulkanBackend(device: device, maxBindingBytes: SplitBindingTests.limit, dispatchesPerSubmit: 8, profile: true, printProfile: false)
-            whole = try VulkanBackend(device: device, profile: true, printProfile: false)
+            split = try VulkanBackend(device: device, q8Mode: .w8a16, maxBindingBytes: SplitBindingTests.limit, dispatchesPerSubmit: 8, profile: true, printProfile: false)
+            whole = try VulkanBackend(device: device, q8Mode: .w8a16, profile: true, printProfile: false)
         }
 
         /// Runs `body` on the three backends; returns (split, whole, cpu) values and the number of

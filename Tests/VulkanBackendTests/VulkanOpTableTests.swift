@@ -5,14 +5,15 @@ import Testing
 @testable import VulkanBackend
 
 /// Backends shared by the Vulkan op tests: f32 activations, and f16 activations where the device
-/// has 16-bit storage (nil otherwise, and those tests are skipped).
+/// has 16-bit storage (nil otherwise, and those tests are skipped). q8 is pinned to W8A16: the op table
+/// compares q8 with the dequantized weight, which W8A16 uses exactly (W8A8: Q8A8LinearTests).
 enum TestBackends {
-    static let f32: VulkanBackend? = TestDevice.device.flatMap { try? VulkanBackend(device: $0, activations: .f32) }
+    static let f32: VulkanBackend? = TestDevice.device.flatMap { try? VulkanBackend(device: $0, activations: .f32, q8Mode: .w8a16) }
     static let f16: VulkanBackend? = TestDevice.device.flatMap { device in
-        device.enabledFeatures.storageBuffer16BitAccess ? try? VulkanBackend(device: device, activations: .f16) : nil
+        device.enabledFeatures.storageBuffer16BitAccess ? try? VulkanBackend(device: device, activations: .f16, q8Mode: .w8a16) : nil
     }
     /// Device-local tensors behind staged copies: the discrete-GPU memory path, run on any device.
-    static let staged: VulkanBackend? = TestDevice.device.flatMap { try? VulkanBackend(device: $0, activations: .f32, memory: .staged) }
+    static let staged: VulkanBackend? = TestDevice.device.flatMap { try? VulkanBackend(device: $0, activations: .f32, q8Mode: .w8a16, memory: .staged) }
     static let seed: UInt64 = ProcessInfo.processInfo.environment["VACEKIT_TEST_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1 ... 1 << 40)
 }
 

@@ -145,6 +145,11 @@ void vk_layer_norm_rows_f32(const float *x, float *y, size_t rows, size_t n, con
                             const float *bias, float eps, int level);
 void vk_rms_norm_rows_f32(const float *x, float *y, size_t rows, size_t n, const float *weight, float eps,
                           int level);
+/// One row of n: LayerNorm without affine (as vk_layer_norm_rows_f32), then the adaLN modulation
+/// y = norm · (1 + scale) + shift, each of scale and shift walked with step 1 or broadcast (step 0).
+/// One pass over the row's output: the statistics, then the modulated write.
+void vk_layer_norm_modulate_row_f32(const float *x, float *y, size_t n, const float *scale, size_t scale_step,
+                                    const float *shift, size_t shift_step, float eps, int level);
 
 /// Online-softmax update of one tile of scores (already scaled), for the attention that scores tiles
 /// with BLAS: per row, masked keys (mask[c] == 0; mask may be NULL) → −inf, the running max and sum
