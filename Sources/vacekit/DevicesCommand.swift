@@ -17,6 +17,7 @@ struct DevicesCommand: ParsableCommand {
         }
         for device in devices {
             print(device.capabilities.describe())
+            print(KernelChoices.describe(device))
             print("  pipeline cache: \(pipelineCacheLocation(device))")
         }
         if let chosen = try? DeviceSelector.fromEnvironment().choose(from: devices.map(\.capabilities)) {

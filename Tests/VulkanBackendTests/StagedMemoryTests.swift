@@ -89,3 +89,19 @@ struct StagedMemoryTests {
         #expect(try backend.floats(try backend.binary(.add, x, t)) == bias.values)
     }
 }
+
+/// `vacekit devices`' runtime line follows the environment the backend reads.
+@Suite(.enabled(if: TestDevice.available, TestDevice.skipReason))
+struct KernelChoicesTests {
+    @Test func runtimeLineFollowsTheEnvironment() throws {
+        let physical = try TestDevice.result.get().physicalDevice
+        let caps = physical.capabilities
+        let plain = KernelChoices.describe(physical, environment: [:])
+        #expect(plain.contains("\(VulkanMemoryStrategy.automatic(for: caps).rawValue) memory"))
+        #expect(plain.contains(caps.integerDotProductAccelerated ? "W8A8" : "W8A16"))
+        let forced = KernelChoices.describe(physical, environment: ["VACEKIT_VK_MEMORY": "staged", "VACEKIT_Q8_MODE": "w8a8"])
+        #expect(forced.contains("staged memory"))
+        #expect(forced.contains(caps.integerDotProduct ? "W8A8" : "W8A16"))
+        #expect(KernelChoices.describe(physical, environment: ["VACEKIT_Q8_MODE": "w8a16"]).contains("W8A16"))
+    }
+}
