@@ -31,16 +31,24 @@ struct BenchOpsCommand: ParsableCommand {
     @Option(help: "Timed runs per op (best is kept).")
     var runs = 3
 
+    @Option(help: "Activation precision on Vulkan: f32 or f16 (f16 is what a GPU runs, and what its matrix cores need).")
+    var activations = "f32"
+
     @Flag(help: "Print a JSON list of {op, shape, dtype, seconds, gflops}.")
     var json = false
 
     func run() throws {
-        let backend = try DeviceOption.backend(device, activations: "f32")
+        let backend = try DeviceOption.backend(device, activations: activations)
         var rows = try OpsBenchmark(backend: backend, quick: quick, runs: runs).rows(dtypes: [.f32, .f16, .bf16, .q8(group: 0), .q8(group: 32)])
-        if backend is CPUBackend {
-            // The opt-in W8A8 mode (int8 activations) as its own rows.
-            rows += try OpsBenchmark(backend: CPUBackend(q8Mode: .w8a8), quick: quick, runs: runs)
-                .rows(dtypes: [.q8(group: 0), .q8(group: 32)], q8Label: "q8a8", linearOnly: true)
+        // W8A8 (int8 activations) as rows of their own: opt-in on the CPU, and on Vulkan devices with
+        // the integer dot product (the default only where the driver reports it accelerated).
+        var w8a8: (any Backend)?
+        if backend is CPUBackend { w8a8 = CPUBackend(q8Mode: .w8a8) }
+        if let vulkan = backend as? VulkanBackend, vulkan.q8Kernel(.w8a8) == .integerDotProduct {
+            w8a8 = try VulkanBackend(device: vulkan.device, activations: vulkan.activations, q8Mode: .w8a8)
+        }
+        if let w8a8 {
+            rows += try OpsBenchmark(backend: w8a8, quick: quick, runs: runs).rows(dtypes: [.q8(group: 0), .q8(group: 32)], q8Label: "q8a8", linearOnly: true)
         }
         if json {
             let encoder = JSONEncoder()

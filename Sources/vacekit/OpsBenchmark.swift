@@ -58,6 +58,16 @@ struct OpsBenchmark {
             rows.append(Row(op: "attention", shape: "\(tokens) tokens, \(heads)×\(d)", dtype: "f32", seconds: seconds,
                             gflops: 4.0 * Double(tokens * tokens * heads * d) / seconds / 1e9))
         }
+        // Wan's adaLN: LayerNorm then modulation, fused and as two ops (memory-bound: GB/s matters).
+        let rowsOfTokens = quick ? 256 : 1170, width = 1536
+        let tokens = try backend.tensor(noise.values(rowsOfTokens * width), [1, rowsOfTokens, width])
+        let scale = try backend.tensor(noise.values(width), [1, 1, width]), shift = try backend.tensor(noise.values(width), [1, 1, width])
+        let fused = try time { try backend.modulatedLayerNorm(tokens, scale: scale, shift: shift, eps: 1e-6) }
+        let twoOps = try time { try backend.modulate(try backend.layerNorm(tokens, weight: nil, bias: nil, eps: 1e-6), scale: scale, shift: shift) }
+        for (name, seconds) in [("adaLN fused", fused), ("adaLN two ops", twoOps)] {
+            rows.append(Row(op: name, shape: "[1,\(rowsOfTokens),\(width)]", dtype: "act", seconds: seconds,
+                            gflops: 8.0 * Double(rowsOfTokens * width) / seconds / 1e9))
+        }
         // A Wan VAE decoder conv at 1/4 of 480×832 (channels 192, 3×3×3, causal), one latent-time chunk.
         let (c, t, h, w) = quick ? (32, 2, 30, 52) : (192, 4, 120, 208)
         let x = try backend.tensor(noise.values(c * t * h * w), [1, c, t, h, w])
