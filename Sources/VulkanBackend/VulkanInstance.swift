@@ -5,17 +5,29 @@ import Foundation
 ///
 /// `VK_KHR_portability_enumeration` is enabled when the loader has it, so MoltenVK devices are listed.
 /// Set `VACEKIT_VULKAN_VALIDATION=1` to enable `VK_LAYER_KHRONOS_validation` when it is installed
-/// (Debian: vulkan-validationlayers); its messages go to stdout.
+/// (Debian: vulkan-validationlayers), with synchronization validation; its messages go to standard
+/// error and to `validationLog`.
 public final class VulkanInstance: @unchecked Sendable {
     let handle: VkInstance
     /// The loader's instance-level version (vkEnumerateInstanceVersion).
     public let loaderVersion: VulkanVersion
     public let validationEnabled: Bool
+    /// The validation layer's messages (nil without validation).
+    public let validationLog: ValidationLog?
+    private var messenger: VkDebugUtilsMessengerEXT?
 
     public static let validationEnvironmentVariable = "VACEKIT_VULKAN_VALIDATION"
 
+    /// Whether the validation layer is installed.
+    public static var validationLayerAvailable: Bool { instanceLayers().contains("VK_LAYER_KHRONOS_validation") }
+
     /// Fails with `VulkanError.noDriver` when no Vulkan driver can be loaded.
-    public init(validation: Bool = ProcessInfo.processInfo.environment[VulkanInstance.validationEnvironmentVariable] == "1") throws(VulkanError) {
+    /// - Parameters:
+    ///   - validation: enable the validation layer (when installed) with synchronization validation,
+    ///     collecting its messages in `validationLog`.
+    ///   - printValidation: also print each message to standard error.
+    public init(validation: Bool = ProcessInfo.processInfo.environment[VulkanInstance.validationEnvironmentVariable] == "1",
+                printValidation: Bool = true) throws(VulkanError) {
         var packedVersion: UInt32 = 0
         if vkEnumerateInstanceVersion(&packedVersion) != VK_SUCCESS { packedVersion = VulkanVersion.v1_1.packed }
         loaderVersion = VulkanVersion(packed: packedVersion)
@@ -27,8 +39,24 @@ public final class VulkanInstance: @unchecked Sendable {
             extensions.append("VK_KHR_portability_enumeration")
             flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR.rawValue
         }
-        let layers = validation && Self.instanceLayers().contains("VK_LAYER_KHRONOS_validation") ? ["VK_LAYER_KHRONOS_validation"] : []
+        let layers = validation && Self.validationLayerAvailable ? ["VK_LAYER_KHRONOS_validation"] : []
         validationEnabled = !layers.isEmpty
+        let log = validationEnabled ? ValidationLog(prints: printValidation) : nil
+        validationLog = log
+        // With validation: a messenger from creation on, and synchronization validation (missing or
+        // wrong barriers between dispatches and copies are reported as hazards).
+        let chain = PNextChain()
+        var messengerInfo = log?.messengerInfo()
+        if validationEnabled {
+            extensions.append("VK_EXT_debug_utils")
+            let features = chain.append(VkValidationFeaturesEXT.self, sType: VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT)
+            features.pointee.enabledValidationFeatureCount = 1
+            features.pointee.pEnabledValidationFeatures = Self.synchronizationValidation
+            let messenger = chain.append(VkDebugUtilsMessengerCreateInfoEXT.self, sType: VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT)
+            let next = messenger.pointee.pNext
+            messenger.pointee = messengerInfo!
+            messenger.pointee.pNext = next
+        }
 
         var instance: VkInstance?
         let result = withCStringArray(extensions) { extensionNames in
@@ -43,6 +71,7 @@ public final class VulkanInstance: @unchecked Sendable {
                         var info = VkInstanceCreateInfo()
                         info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
                         info.flags = flags
+                        info.pNext = UnsafeRawPointer(chain.head)
                         info.pApplicationInfo = appInfo
                         info.enabledExtensionCount = UInt32(extensions.count)
                         info.ppEnabledExtensionNames = extensionNames
@@ -64,9 +93,24 @@ public final class VulkanInstance: @unchecked Sendable {
         }
         guard let instance else { throw VulkanError.call("vkCreateInstance", result: "returned no instance") }
         handle = instance
+        if validationEnabled, let create = vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT") {
+            let createMessenger = unsafeBitCast(create, to: PFN_vkCreateDebugUtilsMessengerEXT.self)
+            var messenger: VkDebugUtilsMessengerEXT?
+            if createMessenger(instance, &messengerInfo!, nil, &messenger) == VK_SUCCESS { self.messenger = messenger }
+        }
     }
 
+    // Read-only after initialisation; the driver reads it during vkCreateInstance.
+    nonisolated(unsafe) private static let synchronizationValidation: UnsafePointer<VkValidationFeatureEnableEXT> = {
+        let feature = UnsafeMutablePointer<VkValidationFeatureEnableEXT>.allocate(capacity: 1)
+        feature.initialize(to: VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT)
+        return UnsafePointer(feature)
+    }()
+
     deinit {
+        if let messenger, let destroy = vkGetInstanceProcAddr(handle, "vkDestroyDebugUtilsMessengerEXT") {
+            unsafeBitCast(destroy, to: PFN_vkDestroyDebugUtilsMessengerEXT.self)(handle, messenger, nil)
+        }
         vkDestroyInstance(handle, nil)
     }
 
@@ -95,7 +139,7 @@ public final class VulkanInstance: @unchecked Sendable {
         return properties.prefix(Int(count)).map { string(fromCCharTuple: $0.extensionName) }
     }
 
-    private static func instanceLayers() -> [String] {
+    static func instanceLayers() -> [String] {
         var count: UInt32 = 0
         guard vkEnumerateInstanceLayerProperties(&count, nil) == VK_SUCCESS, count > 0 else { return [] }
         var properties = [VkLayerProperties](repeating: VkLayerProperties(), count: Int(count))
