@@ -37,7 +37,9 @@ public final class WanTransformer {
                                                       try w("time_embedding.2.weight"), try w("time_embedding.2.bias"))
         (timeProjection, timeProjectionBias) = (try w("time_projection.1.weight"), try w("time_projection.1.bias"))
         (headModulation, head, headBias) = (try w("head.modulation"), try w("head.head.weight"), try w("head.head.bias"))
-        blocks = try (0 ..< c.numLayers).map { layer in try BlockWeights(residency) { try WanBlock("blocks.\(layer)", weights, backend) } }
+        blocks = try (0 ..< c.numLayers).map { layer in
+            try BlockWeights(residency, from: weights, prefixes: ["blocks.\(layer)."]) { try WanBlock("blocks.\(layer)", weights, backend) }
+        }
         vace = c.isVACE ? try WanVACE(config: c, weights: weights, backend: backend, residency: residency) : nil
     }
 

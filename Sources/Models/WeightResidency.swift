@@ -13,21 +13,37 @@ public enum WeightResidency: String, Sendable, CaseIterable {
 }
 
 /// One block's weights under a residency: kept, or loaded for each use and dropped after it.
+/// Streamed blocks also give their pages back to the provider (`WeightProvider.evict`): a
+/// memory-mapped file then stays out of the resident set except for the block running.
 final class BlockWeights<Weights> {
     private let load: () throws -> Weights
     private let kept: Weights?
+    private let provider: any WeightProvider
+    private let prefixes: [String]
 
     /// Resident: loads now (so a missing tensor is reported when the model is built). Streamed:
     /// loads once to check the tensors exist and have the right shapes, then drops them.
-    init(_ residency: WeightResidency, load: @escaping () throws -> Weights) throws {
+    /// - Parameter prefixes: the names the block's tensors start with (e.g. `blocks.3.`).
+    init(_ residency: WeightResidency, from provider: any WeightProvider, prefixes: [String], load: @escaping () throws -> Weights) throws {
         self.load = load
-        let weights = try load()
-        kept = residency == .resident ? weights : nil
+        self.provider = provider
+        self.prefixes = prefixes
+        kept = residency == .resident ? try load() : nil
+        if residency == .streamed {
+            _ = try load()
+            evict()
+        }
     }
 
     /// Runs `body` with the block's weights.
     func use<R>(_ body: (Weights) throws -> R) throws -> R {
         if let kept { return try body(kept) }
-        return try body(try load())
+        let result = try body(try load())
+        evict()
+        return result
+    }
+
+    private func evict() {
+        for prefix in prefixes { provider.evict(prefix: prefix) }
     }
 }

@@ -9,9 +9,16 @@ public protocol WeightProvider: Sendable {
     var configJSON: Data { get }
     func weightData(_ name: String) throws -> WeightData
     func contains(_ name: String) -> Bool
+    /// The tensors whose names start with `prefix` will not be needed for a while (a streamed block
+    /// that has run): a memory-mapped provider takes their pages out of the process's resident set.
+    /// Only called once no tensor made from them is in use.
+    func evict(prefix: String)
 }
 
 extension WeightProvider {
+    /// Nothing to give back by default (weights already decoded into memory the provider owns).
+    public func evict(prefix: String) {}
+
     /// The config decoded into a model's config type; errors name the family.
     public func config<C: Decodable>(_ type: C.Type) throws -> C {
         do {

@@ -113,6 +113,9 @@ public final class VKQFile: @unchecked Sendable {
         }
     }
 
+    /// Takes a blob's pages out of the resident set (see `MappedFile.dropPages`).
+    public func dropPages(_ blob: Blob) { file.dropPages(blob.offset ..< blob.offset + blob.length) }
+
     /// The stored bytes of a blob, in place.
     public func stored(_ blob: Blob) -> UnsafeRawBufferPointer { file.slice(blob.offset ..< blob.offset + blob.length) }
 

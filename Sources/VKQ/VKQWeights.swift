@@ -26,6 +26,15 @@ public final class VKQWeights: WeightProvider, @unchecked Sendable {
                           scales: scales?.bytes, owner: Holder(data, scales))
     }
 
+    /// Drops the mapped pages of the raw tensors under `prefix` from the resident set (they stay in
+    /// the page cache, so the next use is a minor fault, not a read). zstd tensors are decoded into
+    /// buffers of their own, freed when their last tensor goes.
+    public func evict(prefix: String) {
+        for record in file.tensors where record.name.hasPrefix(prefix) && record.encoding == .raw {
+            for blob in [record.data, record.scales].compactMap({ $0 }) { file.dropPages(blob) }
+        }
+    }
+
     /// Keeps decoded buffers (or the file's memory map) alive while a backend uses them.
     private final class Holder {
         let data: TensorBytes

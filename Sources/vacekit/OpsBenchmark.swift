@@ -55,7 +55,7 @@ struct OpsBenchmark {
             let (heads, d) = (12, 128)
             let q = try backend.tensor(noise.values(tokens * heads * d), [1, tokens, heads * d])
             let seconds = try time { try backend.attention(q: q, k: q, v: q, heads: heads, keyMask: nil) }
-            rows.append(Row(op: "attention", shape: "\(tokens) tokens, \(heads)×\(d)", dtype: "f32", seconds: seconds,
+            rows.append(Row(op: "attention", shape: "\(tokens) tokens, \(heads)×\(d)", dtype: "act", seconds: seconds,
                             gflops: 4.0 * Double(tokens * tokens * heads * d) / seconds / 1e9))
         }
         // Wan's adaLN: LayerNorm then modulation, fused and as two ops (memory-bound: GB/s matters).

@@ -27,6 +27,16 @@ import VKQ
         ("noise_pred_scale_1", [1]), ("noise_pred_scale_b", [0.5, 0.5]), ("noise_pred_scale_list", [0.5, 1.5]), ("noise_pred_no_vace", [0, 0]),
     ]
 
+    /// Streamed block weights (loaded per block from the memory map, pages given back after it)
+    /// compute exactly what resident ones do, in q8 and f32.
+    @Test(arguments: [Recipe.Precision.q8, .f32])
+    func streamedWeightsGiveTheResidentResult(precision: Recipe.Precision) throws {
+        let weights = try ModelFixtures.wan(precision: precision)
+        let resident = try Self.forward(weights, backend: CPUBackend(), scales: [0.5, 1.5])
+        let streamed = try Self.forward(weights, backend: CPUBackend(), scales: [0.5, 1.5], residency: .streamed)
+        #expect(streamed == resident)
+    }
+
     @Test(arguments: ["official", "diffusers"])
     func f32MatchesDiffusers(layout: String) throws {
         let weights = try ModelFixtures.wan(layout, precision: .f32)
