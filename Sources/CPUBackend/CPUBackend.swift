@@ -8,8 +8,8 @@ import Tensors
 public final class CPUBackend: Backend, @unchecked Sendable {
     let pool = BufferPool()
     let profiler = OpProfiler()
-    /// How activations meet q8 weights. W8A16 by default: as fast as W8A8 on AVX2 with only the weights'
-    /// own quantization error (BENCHMARKS.md); `VACEKIT_Q8_MODE=w8a8` opts into int8 activations.
+    /// How activations meet q8 weights (`QuantizedMatmul.Mode.automatic`: W8A8 where the CPU has
+    /// VNNI, W8A16 elsewhere); `VACEKIT_Q8_MODE=w8a8|w8a16` chooses.
     public let q8Mode: QuantizedMatmul.Mode
     /// `.reference` dequantizes panels of stored weights to f32 for OpenBLAS: the yardstick of the kernels.
     public let linearPath: LinearPath
@@ -19,7 +19,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public enum LinearPath: Sendable { case kernels, reference }
 
     public init(q8Mode: QuantizedMatmul.Mode? = nil, linearPath: LinearPath = .kernels) {
-        self.q8Mode = q8Mode ?? (ProcessInfo.processInfo.environment["VACEKIT_Q8_MODE"] == "w8a8" ? .w8a8 : .w8a16)
+        self.q8Mode = q8Mode ?? .environment
         self.linearPath = linearPath
     }
 

@@ -44,6 +44,24 @@ public struct QuantizedMatmul: @unchecked Sendable {
 
         var code: Int32 { self == .w8a8 ? Int32(vk_mode_w8a8) : Int32(vk_mode_w8a16) }
         public var description: String { self == .w8a8 ? "w8a8" : "w8a16" }
+
+        /// W8A8 where the CPU has a native int8 dot product (AVX-512 VNNI: 64 multiply-adds per
+        /// instruction, about 2× the bf16 or int16 paths on the DiT shapes, BENCHMARKS.md) and the
+        /// kernel cap allows it; W8A16 elsewhere, where W8A8 is no faster (AVX2) and costs accuracy.
+        /// The same rule as the Vulkan backend's: int8 activations where the hardware makes them pay.
+        public static func automatic(cap: CPUKernelLevel = .environment, features: UInt32 = vk_cpu_features()) -> Mode {
+            let vnni = UInt32(vk_cpu_avx512f | vk_cpu_avx512bw | vk_cpu_avx512vnni)
+            return cap >= .avx512 && features & vnni == vnni ? .w8a8 : .w8a16
+        }
+
+        /// `VACEKIT_Q8_MODE=w8a8|w8a16`, else `automatic`.
+        public static var environment: Mode {
+            switch ProcessInfo.processInfo.environment["VACEKIT_Q8_MODE"] {
+            case "w8a8": .w8a8
+            case "w8a16": .w8a16
+            default: automatic()
+            }
+        }
     }
 
     /// A weight matrix [rows = output features, columns = input features] in the .vkq layout.

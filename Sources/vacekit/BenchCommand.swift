@@ -83,7 +83,7 @@ struct BenchWanCommand: ParsableCommand {
     @Option(help: "Text tokens.")
     var textTokens = 512
 
-    @Option(help: "Timed runs after one warm-up run.")
+    @Option(help: "Timed runs after one warm-up run (0: time the first call alone, e.g. for memory on a slow device).")
     var runs = 1
 
     @Option(help: "cpu, vulkan or vulkan:N.")
@@ -97,6 +97,7 @@ struct BenchWanCommand: ParsableCommand {
 
     func run() throws {
         guard latent.count == 3 else { throw ValidationError("--latent takes three values: frames height width") }
+        guard runs >= 0 else { throw ValidationError("--runs must be 0 or more") }
         let backend = try DeviceOption.backend(device, activations: "f32")
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
         let loadStart = Date()
@@ -114,7 +115,7 @@ struct BenchWanCommand: ParsableCommand {
             let start = Date()
             let out = try transformer(latents: latents, timesteps: [500], text: text, vaceContext: vace)
             _ = try backend.floats(out)
-            if run > 0 { times.append(Date().timeIntervalSince(start)) }
+            if run > 0 || runs == 0 { times.append(Date().timeIntervalSince(start)) }
             FileHandle.standardError.write(Data(String(format: "%@ run %d: %.2f s\n", run == 0 ? "warm-up" : "timed", run, Date().timeIntervalSince(start)).utf8))
         }
         let tokens = latent[0] * latent[1] / 2 * latent[2] / 2
@@ -127,8 +128,8 @@ struct BenchWanCommand: ParsableCommand {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         } else {
             let deviceMemory = (backend as? VulkanBackend).map { String(format: ", device memory %.2f GB", Double($0.deviceMemoryBytes) / 1e9) } ?? ""
-            print(String(format: "%@ (%@, %@ weights) on %@: %d tokens, forward %.2f s (best of %d), load %.2f s, peak RSS %.2f GB%@", weights.family,
-                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, times.min() ?? 0, runs, loadSeconds,
+            print(String(format: "%@ (%@, %@ weights) on %@: %d tokens, forward %.2f s (%@), load %.2f s, peak RSS %.2f GB%@", weights.family,
+                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, times.min() ?? 0, runs == 0 ? "first call" : "best of \(runs)", loadSeconds,
                          Double(peakRSS()) / 1e9, deviceMemory))
         }
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Tensors
 import Testing
 @testable import CPUBackend
@@ -217,4 +218,17 @@ fileprivate func relativeL2(_ a: [Double], _ b: [Double]) -> Double {
 fileprivate func bf16Bits(_ f: Float) -> UInt16 {
     let bits = f.bitPattern
     return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+}
+
+/// The automatic q8 mode: int8 activations only where VNNI makes them pay.
+@Suite struct AutomaticQ8ModeTests {
+    @Test func w8a8OnlyWithVNNIAndTheAVX512Cap() {
+        let vnni = UInt32(vk_cpu_avx2 | vk_cpu_fma | vk_cpu_f16c | vk_cpu_avx512f | vk_cpu_avx512bw | vk_cpu_avx512vnni)
+        let avx2Only = UInt32(vk_cpu_avx2 | vk_cpu_fma | vk_cpu_f16c)
+        let bf16NoVNNI = UInt32(vk_cpu_avx2 | vk_cpu_fma | vk_cpu_avx512f | vk_cpu_avx512bw | vk_cpu_avx512bf16)
+        #expect(QuantizedMatmul.Mode.automatic(cap: .avx512, features: vnni) == .w8a8)
+        #expect(QuantizedMatmul.Mode.automatic(cap: .avx2, features: vnni) == .w8a16)
+        #expect(QuantizedMatmul.Mode.automatic(cap: .avx512, features: avx2Only) == .w8a16)
+        #expect(QuantizedMatmul.Mode.automatic(cap: .avx512, features: bf16NoVNNI) == .w8a16)
+    }
 }
