@@ -39,24 +39,31 @@ struct BenchOpsCommand: ParsableCommand {
 
     func run() throws {
         let backend = try DeviceOption.backend(device, activations: activations)
-        var rows = try OpsBenchmark(backend: backend, quick: quick, runs: runs).rows(dtypes: [.f32, .f16, .bf16, .q8(group: 0), .q8(group: 32)])
-        // W8A8 (int8 activations) as rows of their own: opt-in on the CPU, and on Vulkan devices with
-        // the integer dot product (the default only where the driver reports it accelerated).
-        var w8a8: (any Backend)?
-        if backend is CPUBackend { w8a8 = CPUBackend(q8Mode: .w8a8) }
-        if let vulkan = backend as? VulkanBackend, vulkan.q8Kernel(.w8a8) == .integerDotProduct {
-            w8a8 = try VulkanBackend(device: vulkan.device, activations: vulkan.activations, q8Mode: .w8a8)
+        var rows = try OpsBenchmark(backend: backend, quick: quick, runs: runs).rows(dtypes: [.f32, .f16, .bf16])
+        // q8 in both modes, each as rows of its own (`q8a16`, `q8a8`; `/g32` for groups of 32): W8A16
+        // (16-bit activations) and W8A8 (int8 activations; on Vulkan only with the integer dot product).
+        // The backend's automatic choice is printed with the table.
+        var q8Backends: [(any Backend, String)] = []
+        if backend is CPUBackend { q8Backends = [(CPUBackend(q8Mode: .w8a16), "q8a16"), (CPUBackend(q8Mode: .w8a8), "q8a8")] }
+        if let vulkan = backend as? VulkanBackend {
+            q8Backends = [(try VulkanBackend(device: vulkan.device, activations: vulkan.activations, q8Mode: .w8a16), "q8a16")]
+            if vulkan.q8Kernel(.w8a8) == .integerDotProduct {
+                q8Backends.append((try VulkanBackend(device: vulkan.device, activations: vulkan.activations, q8Mode: .w8a8), "q8a8"))
+            }
         }
-        if let w8a8 {
-            rows += try OpsBenchmark(backend: w8a8, quick: quick, runs: runs).rows(dtypes: [.q8(group: 0), .q8(group: 32)], q8Label: "q8a8", linearOnly: true)
+        for (q8Backend, label) in q8Backends {
+            rows += try OpsBenchmark(backend: q8Backend, quick: quick, runs: runs).rows(dtypes: [.q8(group: 0), .q8(group: 32)], q8Label: label, linearOnly: true)
         }
+        var automatic = ""
+        if let cpu = backend as? CPUBackend { automatic = cpu.q8Mode == .w8a8 ? "q8a8" : "q8a16" }
+        if let vulkan = backend as? VulkanBackend { automatic = vulkan.q8Kernel(vulkan.q8Mode) == .integerDotProduct ? "q8a8" : "q8a16" }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }
-        print("\(backend.name)")
+        print("\(backend.name); q8 weights run as \(automatic) by default")
         print("| op | shape | weights | seconds | GFLOP/s |\n|---|---|---|---|---|")
         for row in rows { print(String(format: "| %@ | %@ | %@ | %.4f | %.1f |", row.op, row.shape, row.dtype, row.seconds, row.gflops)) }
     }
