@@ -38,7 +38,7 @@ public final class WanTransformer {
         (timeProjection, timeProjectionBias) = (try w("time_projection.1.weight"), try w("time_projection.1.bias"))
         (headModulation, head, headBias) = (try w("head.modulation"), try w("head.head.weight"), try w("head.head.bias"))
         blocks = try (0 ..< c.numLayers).map { layer in
-            try BlockWeights(residency, from: weights, prefixes: ["blocks.\(layer)."]) { try WanBlock("blocks.\(layer)", weights, backend) }
+            try BlockWeights(residency, from: weights, prefixes: ["blocks.\(layer)."], check: layer == 0) { try WanBlock("blocks.\(layer)", weights, backend) }
         }
         vace = c.isVACE ? try WanVACE(config: c, weights: weights, backend: backend, residency: residency) : nil
     }

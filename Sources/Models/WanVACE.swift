@@ -26,7 +26,7 @@ final class WanVACE {
         patchBias = try w("vace_patch_embedding.bias")
         (beforeProjection, beforeBias) = (try w("vace_blocks.0.before_proj.weight"), try w("vace_blocks.0.before_proj.bias"))
         blocks = try config.vaceLayers.indices.map { k in
-            try BlockWeights(residency, from: weights, prefixes: ["vace_blocks.\(k)."]) {
+            try BlockWeights(residency, from: weights, prefixes: ["vace_blocks.\(k)."], check: k == 0) {
                 (try WanBlock("vace_blocks.\(k)", weights, backend), try w("vace_blocks.\(k).after_proj.weight"), try w("vace_blocks.\(k).after_proj.bias"))
             }
         }

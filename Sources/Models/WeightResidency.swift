@@ -5,7 +5,8 @@ import Tensors
 /// - `resident`: uploaded once when the model is built and kept (fastest; device memory holds the
 ///   whole model).
 /// - `streamed`: uploaded just before each block runs and released right after, so the backend
-///   holds one block's weights at a time (low memory: a 14B model on an 8 GB GPU). The embeddings
+///   holds one block's weights at a time (two with unified Vulkan memory, whose regions the host
+///   refills only after the batch that used them has completed) (low memory: a 14B model on an 8 GB GPU). The embeddings
 ///   and the head stay resident. On a discrete GPU the uploads are staged copies recorded with the
 ///   dispatches, so the host does not wait for them.
 public enum WeightResidency: String, Sendable, CaseIterable {
@@ -22,14 +23,17 @@ final class BlockWeights<Weights> {
     private let prefixes: [String]
 
     /// Resident: loads now (so a missing tensor is reported when the model is built). Streamed:
-    /// loads once to check the tensors exist and have the right shapes, then drops them.
+    /// with `check`, loads once to check the tensors exist and have the right shapes, then drops
+    /// them — models check their first block this way (every block has the same layout, and a
+    /// converted file has every tensor of its family), so a streamed model is not uploaded twice.
     /// - Parameter prefixes: the names the block's tensors start with (e.g. `blocks.3.`).
-    init(_ residency: WeightResidency, from provider: any WeightProvider, prefixes: [String], load: @escaping () throws -> Weights) throws {
+    init(_ residency: WeightResidency, from provider: any WeightProvider, prefixes: [String], check: Bool = true,
+         load: @escaping () throws -> Weights) throws {
         self.load = load
         self.provider = provider
         self.prefixes = prefixes
         kept = residency == .resident ? try load() : nil
-        if residency == .streamed {
+        if residency == .streamed, check {
             _ = try load()
             evict()
         }
@@ -38,9 +42,8 @@ final class BlockWeights<Weights> {
     /// Runs `body` with the block's weights.
     func use<R>(_ body: (Weights) throws -> R) throws -> R {
         if let kept { return try body(kept) }
-        let result = try body(try load())
-        evict()
-        return result
+        defer { evict() }
+        return try body(try load())
     }
 
     private func evict() {

@@ -73,8 +73,8 @@ enum CapabilityProbe {
             caps.maxSubgroupSize = Int(sizeControl.pointee.maxSubgroupSize)
         }
         if let dotProduct {
+            // The W8A8 kernel uses the packed 4×8-bit signed form (OpSDot, PackedVectorFormat4x8Bit).
             caps.integerDotProductAccelerated = dotProduct.pointee.integerDotProduct4x8BitPackedSignedAccelerated == VK_TRUE
-                || dotProduct.pointee.integerDotProduct8BitSignedAccelerated == VK_TRUE
         }
 
         let features = probeFeatures(device, api: api, sizeControl: hasSizeControl, dotProduct: hasDotProduct)
@@ -85,6 +85,7 @@ enum CapabilityProbe {
         caps.subgroupSizeControl = features.subgroupSizeControl
         caps.computeFullSubgroups = features.computeFullSubgroups
         caps.integerDotProduct = features.integerDotProduct
+        caps.vulkanMemoryModel = features.vulkanMemoryModel
         if caps.subgroupSizeControl, let sizeControl {
             // Pinning the size in compute needs the stage listed, not just the feature.
             caps.subgroupSizeControl = sizeControl.pointee.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT.rawValue != 0
@@ -111,7 +112,8 @@ enum CapabilityProbe {
             storageBuffer8BitAccess: f12.pointee.storageBuffer8BitAccess == VK_TRUE,
             subgroupSizeControl: fSize?.pointee.subgroupSizeControl == VK_TRUE,
             computeFullSubgroups: fSize?.pointee.computeFullSubgroups == VK_TRUE,
-            integerDotProduct: fDot?.pointee.shaderIntegerDotProduct == VK_TRUE)
+            integerDotProduct: fDot?.pointee.shaderIntegerDotProduct == VK_TRUE,
+            vulkanMemoryModel: f12.pointee.vulkanMemoryModel == VK_TRUE)
     }
 
     static func deviceExtensions(_ device: VkPhysicalDevice) -> [String] {

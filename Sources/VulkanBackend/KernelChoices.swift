@@ -10,7 +10,8 @@ public enum KernelChoices {
         let memory = (try? VulkanMemoryStrategy.resolve(for: caps, environment: environment)).map(\.rawValue) ?? "invalid \(VulkanMemoryStrategy.environmentVariable)"
         let mode = VulkanBackend.Q8Mode(rawValue: environment[VulkanBackend.Q8Mode.environmentVariable] ?? "") ?? .automatic
         let w8a8 = caps.integerDotProduct && (mode == .w8a8 || (mode == .automatic && caps.integerDotProductAccelerated))
-        let matrixCores = caps.shaderFloat16 && caps.storageBuffer16BitAccess && CooperativeMatrixSupport.supportsKernel(physical)
+        let matrixCores = caps.shaderFloat16 && caps.storageBuffer16BitAccess && caps.vulkanMemoryModel
+            && CooperativeMatrixSupport.supportsKernel(physical)
         let subgroups = caps.subgroupsInCompute && caps.subgroupOperations.isSuperset(of: [.basic, .arithmetic])
         return "  runtime: \(memory) memory, q8 linear \(w8a8 ? "W8A8 (integer dot product)" : "W8A16"), "
             + "matrix cores \(matrixCores ? "yes (f16 activations)" : "no"), norm reductions \(subgroups ? "subgroup" : "shared memory")"

@@ -89,7 +89,7 @@ extension VulkanBackend {
                                                             limitBytes: limit, slack: slack, op: "linear")
             let tiles = GEMMTiles(rows: m, columns: n, sharedMemory: device.capabilities.maxComputeSharedMemorySize)
             // A row chunk of the output spans whole rows; the grid's y limit caps it too.
-            let rowLimit = device.capabilities.maxComputeWorkGroupCount[1] * tiles.bm
+            let rowLimit = device.capabilities.maxComputeWorkGroupCount[1] * (matrixCores ? MatrixCoreTile.size : tiles.bm)
             var perRow = [(k, input.elementSize), (n, output.elementSize)]
             if let packed { perRow.append((packed.wordsPerRow + 1, 4)) }
             let rowChunks = try BindingWindows.rowChunks(rows: m, perRow: perRow, limitBytes: limit, slack: slack, op: "linear")

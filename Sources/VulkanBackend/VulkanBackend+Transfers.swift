@@ -14,6 +14,8 @@ import Tensors
 extension VulkanBackend {
     /// The largest piece of one staged copy; larger transfers go in pieces of this size.
     static let stagingPieceBytes = 16 << 20
+    /// Read-back pieces in flight before the host waits and drains them (64 MiB of staging).
+    static let stagingPiecesPerWait = 4
 
     /// Copies `bytes` into `region` at `offset` (the caller holds the lock).
     func upload(_ bytes: UnsafeRawBufferPointer, into region: BufferRegion, at offset: Int = 0) throws {
@@ -27,43 +29,49 @@ extension VulkanBackend {
         while done < bytes.count {
             let count = min(Self.stagingPieceBytes, bytes.count - done)
             let staging = try stagingPool.allocate(count, hostWrites: true)
+            defer { stagingPool.release(staging) }
             staging.mapped!.copyMemory(from: source + done, byteCount: count)
             try scheduler.copy(from: staging, to: region, destinationOffset: offset + done, bytes: count)
-            stagingPool.release(staging)
             done += count
         }
     }
 
     /// Calls `body` with the bytes of a tensor and of its q8 scales once the device has written them
-    /// (the caller holds the lock). Unified memory: in place; staged: copied back through staging.
+    /// (the caller holds the lock). Unified memory: in place (weights at once: only the host writes
+    /// them); staged: copied back through staging, a few pieces per wait, so a large read-back holds
+    /// a bounded amount of staging memory.
     func withHostBytes<R>(_ storage: VulkanTensorStorage, _ body: (UnsafeRawPointer, UnsafeRawPointer?) throws -> R) throws -> R {
         if let bytes = storage.region.mapped {
-            try scheduler.synchronize()
+            if !storage.isWeight { try scheduler.synchronize() }
             return try body(bytes, storage.scales?.mapped)
         }
         let scaleBytes = storage.scales.map { _ in storage.scaleByteCount } ?? 0
         var data = [UInt8](repeating: 0, count: max(storage.byteCount, 1))
         var scales = [UInt8](repeating: 0, count: scaleBytes)
-        var pieces: [(staging: BufferRegion, into: UnsafeMutableRawPointer, count: Int)] = []
         try data.withUnsafeMutableBytes { dataPointer in
             try scales.withUnsafeMutableBytes { scalePointer in
                 var sources = [(storage.region, dataPointer.baseAddress!, storage.byteCount)]
                 if let region = storage.scales { sources.append((region, scalePointer.baseAddress!, scaleBytes)) }
+                var pieces: [(staging: BufferRegion, into: UnsafeMutableRawPointer, count: Int)] = []
+                defer { pieces.forEach { stagingPool.release($0.staging) } }
+                func drain() throws {
+                    try scheduler.synchronize()
+                    for piece in pieces { piece.into.copyMemory(from: piece.staging.mapped!, byteCount: piece.count) }
+                    pieces.forEach { stagingPool.release($0.staging) }
+                    pieces.removeAll()
+                }
                 for (region, destination, total) in sources {
                     var done = 0
                     while done < total {
                         let count = min(Self.stagingPieceBytes, total - done)
                         let staging = try stagingPool.allocate(count, hostWrites: true)
-                        try scheduler.copy(from: region, sourceOffset: done, to: staging, bytes: count)
                         pieces.append((staging, destination + done, count))
+                        try scheduler.copy(from: region, sourceOffset: done, to: staging, bytes: count)
                         done += count
+                        if pieces.count == Self.stagingPiecesPerWait { try drain() }
                     }
                 }
-                try scheduler.synchronize()
-                for piece in pieces {
-                    piece.into.copyMemory(from: piece.staging.mapped!, byteCount: piece.count)
-                    stagingPool.release(piece.staging)
-                }
+                try drain()
             }
         }
         return try data.withUnsafeBytes { bytes in

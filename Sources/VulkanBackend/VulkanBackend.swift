@@ -67,7 +67,9 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         guard self.maxBindingBytes >= 4096 else { throw VulkanError.invalidUse("maxBindingBytes \(self.maxBindingBytes) is below 4096") }
         self.memory = try memory ?? VulkanMemoryStrategy.resolve(for: caps)
         pool = TensorMemoryPool(device: device, placement: self.memory.tensorPlacement)
-        stagingPool = TensorMemoryPool(device: device, placement: .hostVisible)
+        // 16 MiB blocks: a full staging piece (`stagingPieceBytes`) gets a buffer of its own, which
+        // `releaseCachedMemory` can free.
+        stagingPool = TensorMemoryPool(device: device, placement: .staging, blockBytes: 16 << 20)
         pipelines = PipelineCache(device: device, halfActivations: self.activations == .f16)
         profiler = profile ? DispatchProfiler(prints: printProfile) : nil
         scheduler = try BatchScheduler(device: device, pools: [pool, stagingPool], dispatchesPerSubmit: dispatchesPerSubmit,
@@ -150,10 +152,12 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
         dtype != .f32 && !(dtype == .f16 && halfActivations)
     }
 
-    /// Staged memory: weights that are likely operands — not matrices (biases, norm scales,
-    /// modulation tables) and small — get their operand copy from the host bytes at upload.
+    /// Staged memory: weights that are likely operands get their operand copy from the host bytes
+    /// at upload — vectors (biases, norm scales) and small tables of a few rows (adaLN modulation
+    /// tables, [1, 6, C] or [6, C]); matrices and conv kernels are read in their stored form.
     func decodesOperandAtUpload(_ data: WeightData) -> Bool {
-        needsOperandView(data.dtype) && data.shape.rank != 2 && data.data.count <= 4 << 20
+        guard needsOperandView(data.dtype), data.shape.count > 0, data.shape.count <= 1 << 16 else { return false }
+        return data.shape.rank <= 1 || data.shape.dims.dropLast().reduce(1, *) <= 8
     }
 
     /// An f32 weight tensor's storage holding `values`.

@@ -13,7 +13,13 @@ import CVulkan
 /// (`TensorMemoryPool`).
 public final class VulkanBuffer: @unchecked Sendable {
     public enum Placement: String, Sendable {
-        case hostVisible, deviceLocal
+        /// Host-visible, preferably device-local (UMA tensors).
+        case hostVisible
+        /// The GPU's own memory, preferably not host-visible (tensors on a discrete GPU).
+        case deviceLocal
+        /// Host-visible, preferably *not* device-local and host-cached: system memory for staging on a
+        /// discrete GPU (not the small BAR window of VRAM, which reads back uncached over PCIe).
+        case staging
     }
 
     public let device: VulkanDevice
@@ -52,7 +58,7 @@ public final class VulkanBuffer: @unchecked Sendable {
         vkGetBufferMemoryRequirements(device.handle, buffer, &requirements)
         guard let typeIndex = Self.memoryType(caps.memoryTypes, allowed: requirements.memoryTypeBits, placement: placement) else {
             vkDestroyBuffer(device.handle, buffer, nil)
-            let wanted = placement == .hostVisible ? "host-visible, host-coherent" : "device-local"
+            let wanted = placement == .deviceLocal ? "device-local" : "host-visible, host-coherent"
             throw VulkanError.noSuitableMemory("no \(wanted) memory type for a storage buffer on \(caps.name)")
         }
         var allocation = VkMemoryAllocateInfo()
@@ -64,7 +70,7 @@ public final class VulkanBuffer: @unchecked Sendable {
         var result = vkAllocateMemory(device.handle, &allocation, nil, &memory)
         if result == VK_SUCCESS, let memory {
             result = vkBindBufferMemory(device.handle, buffer, memory, 0)
-            if result == VK_SUCCESS, placement == .hostVisible { result = vkMapMemory(device.handle, memory, 0, VK_WHOLE_SIZE, 0, &mapped) }
+            if result == VK_SUCCESS, placement != .deviceLocal { result = vkMapMemory(device.handle, memory, 0, VK_WHOLE_SIZE, 0, &mapped) }
         }
         guard result == VK_SUCCESS, let memory, placement == .deviceLocal || mapped != nil else {
             if let memory { vkFreeMemory(device.handle, memory, nil) }
@@ -95,6 +101,9 @@ public final class VulkanBuffer: @unchecked Sendable {
         case .hostVisible:
             return allowed.filter { types[$0].isHostVisible && types[$0].isHostCoherent }
                 .max { hostScore(types[$0]) < hostScore(types[$1]) }
+        case .staging:
+            return allowed.filter { types[$0].isHostVisible && types[$0].isHostCoherent }
+                .max { stagingScore(types[$0]) < stagingScore(types[$1]) }
         case .deviceLocal:
             // `max` keeps the first of equal scores, so the driver's order decides among equals.
             return allowed.filter { types[$0].isDeviceLocal }.max { deviceScore(types[$0]) < deviceScore(types[$1]) }
@@ -103,6 +112,10 @@ public final class VulkanBuffer: @unchecked Sendable {
 
     private static func hostScore(_ type: VulkanCapabilities.MemoryType) -> Int {
         (type.isDeviceLocal ? 2 : 0) + (type.isHostCached ? 1 : 0)
+    }
+
+    private static func stagingScore(_ type: VulkanCapabilities.MemoryType) -> Int {
+        (type.isDeviceLocal ? 0 : 2) + (type.isHostCached ? 1 : 0)
     }
 
     private static func deviceScore(_ type: VulkanCapabilities.MemoryType) -> Int {

@@ -77,6 +77,8 @@ public struct VulkanCapabilities: Sendable, Equatable {
     public var integerDotProductAccelerated: Bool
     /// VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix (tensor/matrix cores).
     public var cooperativeMatrix: Bool
+    /// The Vulkan memory model feature (needed by the cooperative-matrix shaders).
+    public var vulkanMemoryModel = false
 
     // Limits
     public var maxStorageBufferRange: Int

@@ -12,11 +12,13 @@ public struct EnabledFeatures: Sendable, Equatable {
     public var integerDotProduct = false
     /// VK_NV_cooperative_matrix with the fragment the matrix-core matmul uses (`CooperativeMatrixSupport`).
     public var cooperativeMatrix = false
+    /// The Vulkan memory model (glslang declares it for every cooperative-matrix shader).
+    public var vulkanMemoryModel = false
 
     public init() {}
 
     init(shaderFloat16: Bool, shaderInt8: Bool, storageBuffer16BitAccess: Bool, storageBuffer8BitAccess: Bool,
-         subgroupSizeControl: Bool, computeFullSubgroups: Bool, integerDotProduct: Bool) {
+         subgroupSizeControl: Bool, computeFullSubgroups: Bool, integerDotProduct: Bool, vulkanMemoryModel: Bool) {
         self.shaderFloat16 = shaderFloat16
         self.shaderInt8 = shaderInt8
         self.storageBuffer16BitAccess = storageBuffer16BitAccess
@@ -24,6 +26,7 @@ public struct EnabledFeatures: Sendable, Equatable {
         self.subgroupSizeControl = subgroupSizeControl
         self.computeFullSubgroups = computeFullSubgroups
         self.integerDotProduct = integerDotProduct
+        self.vulkanMemoryModel = vulkanMemoryModel
     }
 }
 
@@ -80,9 +83,13 @@ public final class VulkanDevice: @unchecked Sendable {
             dot.pointee.shaderIntegerDotProduct = VK_TRUE
             extensions.append("VK_KHR_shader_integer_dot_product")
         }
-        // The matrix-core matmul stages f16 tiles (shaderFloat16) and is used with f16 activations.
-        features.cooperativeMatrix = features.shaderFloat16 && features.storageBuffer16BitAccess
+        // The matrix-core matmul stages f16 tiles (shaderFloat16), is used with f16 activations, and
+        // its SPIR-V declares the Vulkan memory model.
+        features.cooperativeMatrix = features.shaderFloat16 && features.storageBuffer16BitAccess && features.vulkanMemoryModel
             && CooperativeMatrixSupport.supportsKernel(physicalDevice)
+        // Only enabled for the shaders that need it.
+        features.vulkanMemoryModel = features.cooperativeMatrix
+        f12.pointee.vulkanMemoryModel = features.vulkanMemoryModel ? VK_TRUE : 0
         if features.cooperativeMatrix {
             let matrix = chain.append(VkPhysicalDeviceCooperativeMatrixFeaturesNV.self, sType: VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV)
             matrix.pointee.cooperativeMatrix = VK_TRUE

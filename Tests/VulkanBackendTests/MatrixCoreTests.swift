@@ -14,8 +14,10 @@ struct MatrixCoreTests {
     @Test func choiceFollowsTheDeviceAndTheShape() throws {
         let backend = try #require(TestBackends.f16 ?? TestBackends.f32)
         let device = try TestDevice.result.get()
+        let caps = device.capabilities
         #expect(device.enabledFeatures.cooperativeMatrix == (CooperativeMatrixSupport.supportsKernel(device.physicalDevice)
-            && device.enabledFeatures.shaderFloat16 && device.enabledFeatures.storageBuffer16BitAccess))
+            && caps.shaderFloat16 && caps.storageBuffer16BitAccess && caps.vulkanMemoryModel))
+        #expect(device.enabledFeatures.vulkanMemoryModel == device.enabledFeatures.cooperativeMatrix)
         #expect(backend.usesMatrixCores(rows: 1170, columns: 1536) == (Self.hasMatrixCores && backend.activations == .f16))
         #expect(!backend.usesMatrixCores(rows: 1, columns: 1536))
         if let f32 = TestBackends.f32 { #expect(!f32.usesMatrixCores(rows: 1170, columns: 1536)) }

@@ -105,3 +105,36 @@ struct KernelChoicesTests {
         #expect(KernelChoices.describe(physical, environment: ["VACEKIT_Q8_MODE": "w8a16"]).contains("W8A16"))
     }
 }
+
+/// Memory types for each placement, on a discrete-GPU-like list: VRAM, the BAR window of VRAM
+/// (device-local and host-visible), and cached system memory.
+@Suite struct MemoryPlacementTests {
+    typealias MemoryType = VulkanCapabilities.MemoryType
+    static let discrete = [
+        MemoryType(heapIndex: 0, isDeviceLocal: true, isHostVisible: false, isHostCoherent: false, isHostCached: false),
+        MemoryType(heapIndex: 1, isDeviceLocal: false, isHostVisible: true, isHostCoherent: true, isHostCached: true),
+        MemoryType(heapIndex: 2, isDeviceLocal: true, isHostVisible: true, isHostCoherent: true, isHostCached: false),
+    ]
+
+    @Test func eachPlacementGetsItsMemory() {
+        #expect(VulkanBuffer.memoryType(Self.discrete, allowed: 0b111, placement: .deviceLocal) == 0)
+        #expect(VulkanBuffer.memoryType(Self.discrete, allowed: 0b111, placement: .staging) == 1)
+        #expect(VulkanBuffer.memoryType(Self.discrete, allowed: 0b111, placement: .hostVisible) == 2)
+        // What the buffer allows decides first.
+        #expect(VulkanBuffer.memoryType(Self.discrete, allowed: 0b100, placement: .staging) == 2)
+        #expect(VulkanBuffer.memoryType(Self.discrete, allowed: 0b001, placement: .staging) == nil)
+    }
+}
+
+extension StagedMemoryTests {
+    /// A read-back larger than the staging pieces in flight per wait (4 × 16 MiB) comes back whole,
+    /// and the staging buffers it used can be freed.
+    @Test func largeReadBacksGoInRounds() throws {
+        let backend = try Self.backend()
+        let values = pseudoRandomFloats(count: 20 << 20, seed: 45, range: 1)  // 80 MiB
+        let t = try backend.unary(.scale(2), try backend.tensor(values, [20 << 20]))
+        #expect(try backend.floats(t) == values.map { $0 * 2 })
+        #expect(try backend.releaseCachedMemory() >= 16 << 20)
+        #expect(backend.stagingMemoryBytes < 64 << 20)
+    }
+}
