@@ -43,10 +43,14 @@ static void pack_panel(const vk_gemm_plan *plan, const vk_weight *w, int nb, int
     } else {
         vk_pack_scales(w, plan->group, nb, nr, NR, k0, kc, scales);
         tile->scales = scales;
+#if defined(__x86_64__)
         if (plan->level == vk_level_avx512) {
-            vk_pack_s8_k4(w, nb, nr, NR, k0, kc, kcp, tile->group, (int8_t *)panel, comp);
+            vk_pack_s8_k4_avx512(w, nb, nr, k0, kc, kcp, tile->group, (int8_t *)panel, comp);
             tile->comp = comp;
-        } else if (plan->level == vk_level_avx2) {
+            return;
+        }
+#endif
+        if (plan->level == vk_level_avx2) {
             vk_pack_s16_k2(w, nb, nr, NR, k0, kc, kcp, (int16_t *)panel);
         } else {
             vk_pack_s8_k1(w, nb, nr, NR, k0, kc, (int8_t *)panel);
@@ -58,7 +62,10 @@ static void pack_panel(const vk_gemm_plan *plan, const vk_weight *w, int nb, int
 static size_t panel_slot_bytes(const vk_gemm_plan *plan, size_t *scales_offset, size_t *comp_offset) {
     const size_t kc = (size_t)((plan->kc + 3) & ~3), nr = (size_t)plan->nr;
     const size_t groups = plan->group > 0 && plan->group < plan->kc ? kc / (size_t)plan->group : 1;
-    const size_t block = (kc * nr * 4 + 63) & ~(size_t)63, side = (groups * nr * 4 + 63) & ~(size_t)63;
+    // Bytes per packed weight: f32, bf16 or int16 (AVX2), int8 (AVX-512 and portable W8A8).
+    const size_t bytes = plan->kernel == vk_kernel_f32 ? 4
+                       : plan->kernel == vk_kernel_bf16 || plan->level == vk_level_avx2 ? 2 : 1;
+    const size_t block = (kc * nr * bytes + 63) & ~(size_t)63, side = (groups * nr * 4 + 63) & ~(size_t)63;
     *scales_offset = block;
     *comp_offset = block + side;
     return block + 2 * side;
@@ -92,7 +99,7 @@ void vk_gemm_columns(const vk_gemm_plan *plan, const vk_weight *w, const float *
     const uint8_t *a_base = plan->act_bytes ? (const uint8_t *)act : (const uint8_t *)x;
 
     // Blocks of up to VK_PANELS_PER_BLOCK panels: the rows of x a microkernel reads (MR × KC) come
-    // into L1 once and serve every panel of the block.
+    // into L1 (L2 for the long blocks of W8A8 on AVX-512) once and serve every panel of the block.
     for (int nb0 = n0; nb0 < n1; nb0 += VK_PANELS_PER_BLOCK * NR) {
         const int nb1 = n1 - nb0 < VK_PANELS_PER_BLOCK * NR ? n1 : nb0 + VK_PANELS_PER_BLOCK * NR;
         const int panels = (nb1 - nb0 + NR - 1) / NR;

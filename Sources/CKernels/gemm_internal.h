@@ -21,13 +21,14 @@ typedef struct {
     int accumulate;         // 0: c = result (first block), 1: c += result
 } vk_tile;
 
-// Packers (plain C; a block is a few KiB and is swept by all M rows, so their cost is ~1/M).
+// Packers (plain C but the W8A8 one, in gemm_avx512.c; a block is swept by all M rows, so their cost
+// is ~1/M, which at the int8 kernel's speed still shows byte-at-a-time).
 // Each writes the block of W rows [n0, n0+nr), columns [k0, k0+kc) for an NR-wide panel, zero-padded.
 void vk_pack_f32(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, float *panel);
 void vk_pack_s8_k1(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, int8_t *panel);
 void vk_pack_s16_k2(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, int kcp, int16_t *panel);
-void vk_pack_s8_k4(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, int kcp, int group,
-                   int8_t *panel, int32_t *comp);
+void vk_pack_s8_k4_avx512(const vk_weight *w, int n0, int nr, int k0, int kc, int kcp, int group,
+                          int8_t *panel, int32_t *comp);  // NR = 32, x86-64 only
 void vk_pack_bf16_k2(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, int kcp, uint16_t *panel);
 void vk_pack_scales(const vk_weight *w, int group, int n0, int nr, int NR, int k0, int kc, float *scales);
 

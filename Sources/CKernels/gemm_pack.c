@@ -59,25 +59,6 @@ void vk_pack_s16_k2(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, 
     }
 }
 
-/// s8 [kcp/4][NR][4]: k quads of one column in one 32-bit lane, for vpdpbusd (AVX-512 VNNI W8A8), and
-/// comp [kcp/group][NR] = 128 · Σ w over each group: what the +128 shift of the activations adds.
-void vk_pack_s8_k4(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, int kcp, int group,
-                   int8_t *panel, int32_t *comp) {
-    const int groups = kcp / group;
-    for (int j = 0; j < NR; j++) {
-        const int8_t *q = (const int8_t *)w->data + (size_t)(n0 + j) * w->k + k0;
-        for (int g = 0; g < groups; g++) {
-            int32_t sum = 0;
-            for (int i = g * group; i < (g + 1) * group; i++) {
-                const int8_t v = j < nr && i < kc ? q[i] : 0;
-                panel[(size_t)(i >> 2) * NR * 4 + j * 4 + (i & 3)] = v;
-                sum += v;
-            }
-            comp[g * NR + j] = 128 * sum;
-        }
-    }
-}
-
 /// bf16 [kcp/2][NR][2] for vdpbf16ps: q8 values as exact bf16 integers (scales applied per group by
 /// the kernel), or bf16 weights as stored.
 void vk_pack_bf16_k2(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, int kcp, uint16_t *panel) {

@@ -29,7 +29,8 @@ public enum CPUKernelLevel: Int32, Sendable, Comparable, CustomStringConvertible
 /// instructions where it has them.
 ///
 /// The weight is used in place: nothing is repacked at load (each thread packs 4 blocks of 256 k × 16..32
-/// columns into L1/L2 right before sweeping all rows of x over them), so the type holds pointers only, and the memory they
+/// columns into L1/L2 right before sweeping all rows of x over them; W8A8 on AVX-512 packs whole rows of k,
+/// so that each output tile is written once), so the type holds pointers only, and the memory they
 /// point into (e.g. the file mapping) must outlive it.
 public struct QuantizedMatmul: @unchecked Sendable {
     /// How activations meet a q8 weight.
@@ -236,7 +237,8 @@ public enum QuantizedMatmulError: Error, CustomStringConvertible {
 
 /// Scratch memory of `QuantizedMatmul.apply`, kept between calls so that a forward pass allocates once:
 /// the prepared activations (≤ 2 bytes per x element), the per-row scales, and one packing buffer per
-/// thread (4 packed panels: ~70 KiB for AVX2, ~140 KiB for AVX-512). Calls on one workspace run one at a time.
+/// thread (4 packed panels: ~35 KiB for AVX2, ~70 KiB for AVX-512 bf16, 128 bytes per k of the weight for
+/// AVX-512 W8A8, e.g. 1.1 MiB at k = 8960). Calls on one workspace run one at a time.
 public final class GEMMWorkspace: @unchecked Sendable {
     /// The workspace calls use unless given another.
     public static let shared = GEMMWorkspace()

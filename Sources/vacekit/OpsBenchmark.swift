@@ -1,6 +1,7 @@
 import Foundation
 import Tensors
 import VKQ
+import VulkanBackend
 
 /// `vacekit bench ops`: GEMM on the real DiT shapes per weight dtype, attention, and a VAE conv3d,
 /// through the Backend protocol (so the same table runs on every backend). Best of `runs` after a warm-up.
@@ -21,13 +22,18 @@ struct OpsBenchmark {
     static let gemmShapes = [("wan 1536→1536", 1536, 1536), ("wan 1536→8960", 1536, 8960), ("wan 8960→1536", 8960, 1536),
                              ("ltx 2048→2048", 2048, 2048), ("ltx 2048→8192", 2048, 8192), ("ltx 8192→2048", 8192, 2048)]
 
+    /// Best of `runs` after a warm-up: the op until its result is complete (the CPU backend's ops
+    /// return complete; Vulkan waits for the device), without copying the result out — a copy of a
+    /// 40 MB output into a fresh array costs as much as a quarter of the GEMM that made it.
     func time(_ body: () throws -> Tensor) throws -> Double {
         _ = try backend.floats(try body())  // warm-up (and, on Vulkan, pipeline creation)
         var best = Double.infinity
         for _ in 0 ..< runs {
             let start = Date()
-            _ = try backend.floats(try body())
+            let result = try body()
+            try (backend as? VulkanBackend)?.synchronize()
             best = min(best, Date().timeIntervalSince(start))
+            withExtendedLifetime(result) {}
         }
         return best
     }

@@ -19,6 +19,7 @@ import Testing
         Case(m: 9, n: 40, k: 512, group: 128),
         Case(m: 13, n: 48, k: 1024, group: 64),  // several k blocks of 256
         Case(m: 3, n: 40, k: 384, group: 384),   // group == K written out
+        Case(m: 3, n: 35, k: 16402, group: 0),   // W8A8 on AVX-512: past its 16384-k block, odd tail
     ]
 
     /// Levels to check: the portable fallback, and every faster level the CPU runs.

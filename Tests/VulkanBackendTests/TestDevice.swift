@@ -17,6 +17,12 @@ enum TestDevice {
     }
 
     static let skipReason: Comment = "no Vulkan driver or device on this machine"
+
+    /// A real GPU (discrete or integrated), not a CPU implementation such as lavapipe.
+    static var isGPU: Bool {
+        guard let type = device?.capabilities.deviceType else { return false }
+        return type == .discreteGPU || type == .integratedGPU
+    }
 }
 
 /// Deterministic values in [-range, range] (a 64-bit LCG), so failures reproduce.

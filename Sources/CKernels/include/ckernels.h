@@ -23,8 +23,9 @@ enum {
 //   plan = vk_gemm_plan_make(&w, mode, max_level)        once per weight and mode
 //   vk_gemm_prepare(&plan, x, rows…)                      activations → int8 / bf16, split by rows
 //   vk_gemm_columns(&plan, &w, x, act, …, n0, n1, scratch) output columns [n0, n1), split by columns
-// No weight repacking at load: each thread packs 4 KC × NR blocks of W (tens of KiB) into the
-// layout its microkernel wants, right before the microkernel sweeps all M rows over them.
+// No weight repacking at load: each thread packs 4 KC × NR blocks of W (tens of KiB; W8A8 on AVX-512
+// takes whole rows, KC = K, up to ~1 MiB) into the layout its microkernel wants, right before the
+// microkernel sweeps all M rows over them.
 
 /// Instruction-set levels, lowest first. A plan uses the highest one ≤ the cap that the CPU has.
 enum {
