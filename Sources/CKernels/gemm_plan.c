@@ -76,12 +76,12 @@ int vk_gemm_plan_make(const vk_weight *w, int mode, int max_level, vk_gemm_plan 
         if (p.act_levels > 127 && grouped && group > 256) continue;
         // Blocks of ~256 k: the packed block stays in L1 (≤ 32 KiB), and holds whole groups.
         int block = 256;
-        // W8A8 on AVX-512: the whole row in one block (up to 16384 k), so that each tile of C is
-        // written once. At 256 k, reading C back and writing it again every block cost 10-35% of the
-        // GEMM at M = 1170 (most at N = 8192, whose 32 KiB row stride crowds C into few L2 sets); the
-        // packed block (K × 32 bytes a panel) streams from L2/L3 instead, at ~8 bytes a cycle.
-        // 16384 · 255 · 128 < 2³¹: the int32 sum of a per-row group cannot overflow.
-        if (level == vk_level_avx512 && kernel == vk_kernel_i8) block = w->k < 16384 ? w->k : 16384;
+        // AVX-512 (int8 W8A8 and bf16): the whole row in one block (up to 16384 k), so that each tile
+        // of C is written once. At 256 k, reading C back and writing it again every block cost 10-35%
+        // of the int8 GEMM at M = 1170 (most at N = 8192, whose 32 KiB row stride crowds C into few
+        // L2 sets) and ~30% of the bf16 one; the packed block (K × 32 or 64 bytes a panel) streams
+        // from L2/L3 instead. 16384 · 255 · 128 < 2³¹: an int32 sum of a per-row group cannot overflow.
+        if (level == vk_level_avx512 && (kernel == vk_kernel_i8 || kernel == vk_kernel_bf16)) block = w->k < 16384 ? w->k : 16384;
         p.kc = grouped ? group * (group < block ? block / group : 1) : block;
         p.act_bytes = kernel == vk_kernel_f32 ? 0 : kernel == vk_kernel_bf16 ? 2
                     : level == vk_level_avx2 ? 2 : 1;
