@@ -1,7 +1,7 @@
 # `make test` is the whole set-up and test run on a fresh Debian 12 machine with Swift installed.
 SWIFT ?= swift
 
-.PHONY: setup build test demo bench fixtures clean
+.PHONY: setup build test demo bench bench-gpu fixtures clean
 
 setup:
 	@./scripts/setup
@@ -24,6 +24,10 @@ demo: setup
 # The measurements of BENCHMARKS.md (20–30 minutes; needs the reference venv for the PyTorch side).
 bench:
 	./scripts/bench-all
+
+# The Vulkan measurements on a machine with a GPU (MODEL=wan-q8.vkq PYTHON=python-with-cuda-torch).
+bench-gpu:
+	./scripts/bench-gpu
 
 # Regenerates Tests/Fixtures with PyTorch + diffusers (needs the venv of converters/reference/README.md).
 fixtures:

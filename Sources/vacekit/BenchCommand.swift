@@ -28,6 +28,9 @@ struct BenchOpsCommand: ParsableCommand {
     @Flag(help: "A reduced set (64-row GEMMs, 256-token attention) for slow devices such as lavapipe.")
     var quick = false
 
+    @Flag(help: "GPU sizes: 4680-token GEMMs, attention at 4680/16380/32760 tokens (compare with converters/reference/bench_torch_cuda.py).")
+    var gpuSizes = false
+
     @Option(help: "Timed runs per op (best is kept).")
     var runs = 3
 
@@ -39,7 +42,8 @@ struct BenchOpsCommand: ParsableCommand {
 
     func run() throws {
         let backend = try DeviceOption.backend(device, activations: activations)
-        var rows = try OpsBenchmark(backend: backend, quick: quick, runs: runs).rows(dtypes: [.f32, .f16, .bf16])
+        guard !(quick && gpuSizes) else { throw ValidationError("--quick and --gpu-sizes exclude each other") }
+        var rows = try OpsBenchmark(backend: backend, quick: quick, runs: runs, gpuSizes: gpuSizes).rows(dtypes: [.f32, .f16, .bf16])
         // q8 in both modes, each as rows of its own (`q8a16`, `q8a8`; `/g32` for groups of 32): W8A16
         // (16-bit activations) and W8A8 (int8 activations; on Vulkan only with the integer dot product).
         // The backend's automatic choice is printed with the table.
@@ -52,7 +56,7 @@ struct BenchOpsCommand: ParsableCommand {
             }
         }
         for (q8Backend, label) in q8Backends {
-            rows += try OpsBenchmark(backend: q8Backend, quick: quick, runs: runs).rows(dtypes: [.q8(group: 0), .q8(group: 32)], q8Label: label, linearOnly: true)
+            rows += try OpsBenchmark(backend: q8Backend, quick: quick, runs: runs, gpuSizes: gpuSizes).rows(dtypes: [.q8(group: 0), .q8(group: 32)], q8Label: label, linearOnly: true)
         }
         var automatic = ""
         if let cpu = backend as? CPUBackend { automatic = cpu.q8Mode == .w8a8 ? "q8a8" : "q8a16" }

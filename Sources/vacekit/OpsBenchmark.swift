@@ -17,6 +17,9 @@ struct OpsBenchmark {
     let backend: any Backend
     let quick: Bool
     let runs: Int
+    /// GPU sizes: 4680-token GEMMs and attention at 4680, 16380 and 32760 tokens (the 480p/720p video
+    /// lengths), the shapes of `converters/reference/bench_torch_cuda.py`.
+    var gpuSizes = false
 
     /// (label, K, N) of the Wan2.1-1.3B and LTX-2B linear layers.
     static let gemmShapes = [("wan 1536→1536", 1536, 1536), ("wan 1536→8960", 1536, 8960), ("wan 8960→1536", 8960, 1536),
@@ -43,7 +46,7 @@ struct OpsBenchmark {
     func rows(dtypes: [DType], q8Label: String = "q8", linearOnly: Bool = false) throws -> [Row] {
         var rows: [Row] = []
         var noise = NormalNoise(seed: 7)
-        let m = quick ? 64 : 1170
+        let m = quick ? 64 : gpuSizes ? 4680 : 1170
         for (label, k, n) in quick ? Array(Self.gemmShapes.prefix(2)) : Self.gemmShapes {
             let x = try backend.tensor(noise.values(m * k), [m, k])
             let values = noise.values(n * k).map { $0 * 0.02 }
@@ -57,7 +60,7 @@ struct OpsBenchmark {
             }
         }
         if linearOnly { return rows }
-        for tokens in quick ? [256] : [1170, 4680] {
+        for tokens in quick ? [256] : gpuSizes ? [4680, 16380, 32760] : [1170, 4680] {
             let (heads, d) = (12, 128)
             let q = try backend.tensor(noise.values(tokens * heads * d), [1, tokens, heads * d])
             let seconds = try time { try backend.attention(q: q, k: q, v: q, heads: heads, keyMask: nil) }
@@ -65,7 +68,7 @@ struct OpsBenchmark {
                             gflops: 4.0 * Double(tokens * tokens * heads * d) / seconds / 1e9))
         }
         // Wan's adaLN: LayerNorm then modulation, fused and as two ops (memory-bound: GB/s matters).
-        let rowsOfTokens = quick ? 256 : 1170, width = 1536
+        let rowsOfTokens = quick ? 256 : gpuSizes ? 32760 : 1170, width = 1536
         let tokens = try backend.tensor(noise.values(rowsOfTokens * width), [1, rowsOfTokens, width])
         let scale = try backend.tensor(noise.values(width), [1, 1, width]), shift = try backend.tensor(noise.values(width), [1, 1, width])
         let fused = try time { try backend.modulatedLayerNorm(tokens, scale: scale, shift: shift, eps: 1e-6) }
