@@ -1,36 +1,11 @@
 // linear: out[m][n] = Σ_k x[m][k] · W[n][k] (+ bias[n]), f32 accumulation (Backend.linear).
-// x is an activation [M, K]; W is a stored weight [N, K] of any weight type, dequantized on its way
-// into shared memory (weights.glsl), so an int8 weight is read from memory at int8 width.
-// A dispatch covers rows 0..<M of its x binding and weight rows 0..<N of its weight binding, which
-// are columns nOffset… of the output rows (`ldOut` apart): large tensors are split by the host.
-#include "act.glsl"
+// W is dequantized on its way into shared memory (weights.glsl), so an int8 weight is read from
+// memory at int8 width; large tensors are split by the host (linear_io.glsl).
+#include "linear_io.glsl"
 
-ACT_INPUT(0, X)
-#define WEIGHT_BINDING 1
-#define SCALE_BINDING 2
-ACT_INPUT(3, Bias)
-ACT_OUTPUT(4, Out)
-
-layout(push_constant) uniform Params {
-    uint M, N, K;
-    uint xBase;
-    uint weightBase, scaleBase, group, groupsPerRow;
-    uint biasBase, outBase, ldOut;
-    uint flags;  // bit 0: x is f16; bit 1: bias is f16; bit 2: add bias
-} p;
-
-#include "weights.glsl"
-
-float loadL(uint m, uint k) { return ACT_LOAD(X, p.xBase + m * p.K + k, isHalfInput(p.flags, 0u)); }
-
-float loadR(uint n, uint k) {
-    return weightAt(WeightView(p.weightBase, p.K, p.scaleBase, p.group, p.groupsPerRow), n, k);
-}
-
-void storeC(uint m, uint n, float value) {
-    if ((p.flags & 4u) != 0u) value += ACT_LOAD(Bias, p.biasBase + n, isHalfInput(p.flags, 1u));
-    ACT_STORE(Out, p.outBase + m * p.ldOut + n, value);
-}
+float loadL(uint m, uint k) { return loadX(m, k); }
+float loadR(uint n, uint k) { return loadW(n, k); }
+void storeC(uint m, uint n, float value) { storeOut(m, n, value); }
 
 #include "gemm.glsl"
 

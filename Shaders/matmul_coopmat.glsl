@@ -1,8 +1,7 @@
 // linear on matrix cores: out[m][n] = Σ_k x[m][k] · W[n][k] (+ bias[n]) with VK_NV_cooperative_matrix
-// (NVIDIA tensor cores, Turing and later). The same contract, bindings and push constants as
-// matmul.glsl; only the inner product differs: tiles are staged in shared memory as f16 (x
-// converted, W dequantized on the way in, exactly like the scalar kernel's loaders) and multiplied
-// as 16 × 16 × 16 fragments with f32 accumulation.
+// (NVIDIA tensor cores, Turing and later). The same contract as matmul.glsl (linear_io.glsl); only
+// the inner product differs: tiles are staged in shared memory as f16 (x converted, W dequantized on
+// the way in by the same loaders) and multiplied as 16 × 16 × 16 fragments with f32 accumulation.
 //
 // A workgroup of four subgroups (a 2 × 2 grid) owns a 64 × 64 output tile; each subgroup owns a
 // 32 × 32 quarter as 2 × 2 accumulator fragments. The fragments are written to shared memory at the
@@ -13,23 +12,7 @@
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#include "act.glsl"
-
-ACT_INPUT(0, X)
-#define WEIGHT_BINDING 1
-#define SCALE_BINDING 2
-ACT_INPUT(3, Bias)
-ACT_OUTPUT(4, Out)
-
-layout(push_constant) uniform Params {
-    uint M, N, K;
-    uint xBase;
-    uint weightBase, scaleBase, group, groupsPerRow;
-    uint biasBase, outBase, ldOut;
-    uint flags;  // bit 0: x is f16; bit 1: bias is f16; bit 2: add bias
-} p;
-
-#include "weights.glsl"
+#include "linear_io.glsl"
 
 #define BM 64u
 #define BN 64u
@@ -46,8 +29,6 @@ void main() {
     uint tid = gl_LocalInvocationID.x;
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
     uint quarterM = (gl_SubgroupID / 2u) * 32u, quarterN = (gl_SubgroupID % 2u) * 32u;
-    WeightView w = WeightView(p.weightBase, p.K, p.scaleBase, p.group, p.groupsPerRow);
-
     fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[2][2];
     for (uint i = 0u; i < 2u; i++)
         for (uint j = 0u; j < 2u; j++) acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
@@ -55,11 +36,11 @@ void main() {
     for (uint k0 = 0u; k0 < p.K; k0 += BK) {
         for (uint e = tid; e < BM * BK; e += THREADS) {
             uint m = m0 + e / BK, k = k0 + e % BK;
-            tileX[e] = float16_t((m < p.M && k < p.K) ? ACT_LOAD(X, p.xBase + m * p.K + k, isHalfInput(p.flags, 0u)) : 0.0);
+            tileX[e] = float16_t((m < p.M && k < p.K) ? loadX(m, k) : 0.0);
         }
         for (uint e = tid; e < BN * BK; e += THREADS) {
             uint n = n0 + e / BK, k = k0 + e % BK;
-            tileW[e] = float16_t((n < p.N && k < p.K) ? weightAt(w, n, k) : 0.0);
+            tileW[e] = float16_t((n < p.N && k < p.K) ? loadW(n, k) : 0.0);
         }
         barrier();
         for (uint kk = 0u; kk < BK; kk += FRAGMENT) {
@@ -78,8 +59,6 @@ void main() {
     for (uint e = tid; e < BM * BN; e += THREADS) {
         uint m = m0 + e / BN, n = n0 + e % BN;
         if (m >= p.M || n >= p.N) continue;
-        float value = tileOut[e];
-        if ((p.flags & 4u) != 0u) value += ACT_LOAD(Bias, p.biasBase + n, isHalfInput(p.flags, 1u));
-        ACT_STORE(Out, p.outBase + m * p.ldOut + n, value);
+        storeOut(m, n, tileOut[e]);
     }
 }

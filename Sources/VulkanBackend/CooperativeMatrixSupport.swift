@@ -11,6 +11,14 @@ enum CooperativeMatrixSupport {
     /// The fragment shape the kernel multiplies.
     static let fragment = (m: 16, n: 16, k: 16)
 
+    /// Whether the backend runs the kernel on this device: the fragment, f16 tiles in shared memory
+    /// (shaderFloat16), f16 activations (16-bit storage) and the Vulkan memory model, which glslang
+    /// declares for every cooperative-matrix shader. `VulkanDevice` enables what this needs.
+    static func usable(_ physical: VulkanPhysicalDevice) -> Bool {
+        let caps = physical.capabilities
+        return caps.shaderFloat16 && caps.storageBuffer16BitAccess && caps.vulkanMemoryModel && supportsKernel(physical)
+    }
+
     static func supportsKernel(_ physical: VulkanPhysicalDevice) -> Bool {
         let caps = physical.capabilities
         guard caps.hasExtension("VK_NV_cooperative_matrix"), caps.subgroupSize == 32 else { return false }

@@ -9,10 +9,10 @@ public enum KernelChoices {
         let caps = physical.capabilities
         let memory = (try? VulkanMemoryStrategy.resolve(for: caps, environment: environment)).map(\.rawValue) ?? "invalid \(VulkanMemoryStrategy.environmentVariable)"
         let mode = VulkanBackend.Q8Mode(rawValue: environment[VulkanBackend.Q8Mode.environmentVariable] ?? "") ?? .automatic
-        let w8a8 = caps.integerDotProduct && (mode == .w8a8 || (mode == .automatic && caps.integerDotProductAccelerated))
-        let matrixCores = caps.shaderFloat16 && caps.storageBuffer16BitAccess && caps.vulkanMemoryModel
-            && CooperativeMatrixSupport.supportsKernel(physical)
-        let subgroups = caps.subgroupsInCompute && caps.subgroupOperations.isSuperset(of: [.basic, .arithmetic])
+        let w8a8 = VulkanBackend.q8Kernel(mode, integerDotProduct: caps.integerDotProduct, accelerated: caps.integerDotProductAccelerated)
+            == .integerDotProduct
+        let matrixCores = CooperativeMatrixSupport.usable(physical)
+        let subgroups = VulkanBackend.hasSubgroupReductions(caps)
         return "  runtime: \(memory) memory, q8 linear \(w8a8 ? "W8A8 (integer dot product)" : "W8A16"), "
             + "matrix cores \(matrixCores ? "yes (f16 activations)" : "no"), norm reductions \(subgroups ? "subgroup" : "shared memory")"
     }

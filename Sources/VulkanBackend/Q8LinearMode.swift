@@ -33,11 +33,17 @@ extension VulkanBackend {
     /// `automatic` pays only where the driver reports the packed dot product as native. Where it is
     /// emulated the speed is the driver's affair (lavapipe vectorizes it well), hence opt-in there.
     public func q8Kernel(_ mode: Q8Mode) -> Q8Kernel {
-        guard device.enabledFeatures.integerDotProduct else { return .dequantizedWeights }
+        Self.q8Kernel(mode, integerDotProduct: device.enabledFeatures.integerDotProduct,
+                      accelerated: device.capabilities.integerDotProductAccelerated)
+    }
+
+    /// The rule of `q8Kernel`, for a device described by its integer dot product support.
+    static func q8Kernel(_ mode: Q8Mode, integerDotProduct: Bool, accelerated: Bool) -> Q8Kernel {
+        guard integerDotProduct else { return .dequantizedWeights }
         switch mode {
         case .w8a16: return .dequantizedWeights
         case .w8a8: return .integerDotProduct
-        case .automatic: return device.capabilities.integerDotProductAccelerated ? .integerDotProduct : .dequantizedWeights
+        case .automatic: return accelerated ? .integerDotProduct : .dequantizedWeights
         }
     }
 }

@@ -62,9 +62,12 @@ extension VulkanBackend {
     /// The norms kernel whose reductions suit the device: subgroup arithmetic where compute shaders
     /// have it (a shader using it must not reach a device without it), else the shared-memory tree.
     var reducingNormsKernel: KernelFamily {
-        let caps = device.capabilities
-        let subgroups = caps.subgroupsInCompute && caps.subgroupOperations.isSuperset(of: [.basic, .arithmetic])
-        return subgroups && !Self.sharedMemoryReductionsOnly ? .normsSubgroup : .norms
+        Self.hasSubgroupReductions(device.capabilities) && !Self.sharedMemoryReductionsOnly ? .normsSubgroup : .norms
+    }
+
+    /// Subgroup arithmetic in compute shaders: what the `normsSubgroup` variant needs.
+    static func hasSubgroupReductions(_ caps: VulkanCapabilities) -> Bool {
+        caps.subgroupsInCompute && caps.subgroupOperations.isSuperset(of: [.basic, .arithmetic])
     }
 
     /// An affine operand of norms.glsl (weight or bias; scale or shift when modulating): segment g,

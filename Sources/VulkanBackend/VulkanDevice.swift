@@ -83,10 +83,7 @@ public final class VulkanDevice: @unchecked Sendable {
             dot.pointee.shaderIntegerDotProduct = VK_TRUE
             extensions.append("VK_KHR_shader_integer_dot_product")
         }
-        // The matrix-core matmul stages f16 tiles (shaderFloat16), is used with f16 activations, and
-        // its SPIR-V declares the Vulkan memory model.
-        features.cooperativeMatrix = features.shaderFloat16 && features.storageBuffer16BitAccess && features.vulkanMemoryModel
-            && CooperativeMatrixSupport.supportsKernel(physicalDevice)
+        features.cooperativeMatrix = CooperativeMatrixSupport.usable(physicalDevice)
         // Only enabled for the shaders that need it.
         features.vulkanMemoryModel = features.cooperativeMatrix
         f12.pointee.vulkanMemoryModel = features.vulkanMemoryModel ? VK_TRUE : 0
