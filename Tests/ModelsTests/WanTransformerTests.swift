@@ -93,3 +93,48 @@ import VKQ
         #expect(error > 1e-2, "a transposed grid must not give the same velocity (relative L2 \(error))")
     }
 }
+
+/// The sampler's split: one `prepare`, many `step`s, and the validation taps.
+@Suite struct WanPreparedRunTests {
+    @Test func preparedStepsMatchWholeCallsAndTapEveryPointInOrder() throws {
+        let r = try #require(WanTransformerTests.reference)
+        let backend = CPUBackend()
+        let model = try WanTransformer(weights: try ModelFixtures.wan(precision: .f32), backend: backend)
+        func t(_ name: String) throws -> Tensor { try backend.tensor(r[name]!.values, Shape(r[name]!.shape)) }
+        let latents = try t("latents"), text = try t("context"), vace = try t("vace_context")
+        let timesteps = r["timestep"]!.values.map(Double.init)
+        let run = try model.prepare(latentShape: latents.shape, text: text, vaceContext: vace, vaceScales: [0.5, 1.5])
+
+        var points: [String] = []
+        let first = try backend.floats(try model.step(run, latents: latents, timesteps: timesteps) { name, _ in points.append(name) })
+        let shifted = try backend.floats(try model.step(run, latents: latents, timesteps: timesteps.map { $0 * 0.5 }))
+        let whole = try backend.floats(try model(latents: latents, timesteps: timesteps.map { $0 * 0.5 }, text: text,
+                                                 vaceContext: vace, vaceScales: [0.5, 1.5]))
+        #expect(shifted == whole, "a prepared run must compute what a whole call does")
+        #expect(try ErrorMetric.compare(first, r["noise_pred_scale_list"]!.values, what: "step").relativeL2 <= 1e-5)
+        #expect(try ErrorMetric.compare(shifted, first, what: "timestep").relativeL2 > 1e-3, "the step must read its timestep")
+
+        let c = model.config
+        var expected = ["time_embedding", "text_embedding", "patch_embedding"]
+        for layer in 0 ..< c.numLayers {
+            if let k = c.vaceLayers.firstIndex(of: layer) { expected.append("vace_blocks.\(k)") }
+            expected.append("blocks.\(layer)")
+        }
+        expected.append("head")
+        #expect(points == expected)
+    }
+
+    @Test func aVACEContextOfAnotherGridIsRefused() throws {
+        let r = try #require(WanTransformerTests.reference)
+        let backend = CPUBackend()
+        let model = try WanTransformer(weights: try ModelFixtures.wan(precision: .f32), backend: backend)
+        let latents = r["latents"]!, vace = r["vace_context"]!
+        var shape = vace.shape
+        shape[2] += 1
+        let wrong = try backend.tensor([Float](repeating: 0, count: shape.reduce(1, *)), Shape(shape))
+        #expect(throws: TensorError.self) {
+            _ = try model.prepare(latentShape: Shape(latents.shape), text: try backend.tensor(r["context"]!.values, Shape(r["context"]!.shape)),
+                                  vaceContext: wrong)
+        }
+    }
+}

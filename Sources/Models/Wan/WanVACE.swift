@@ -32,11 +32,11 @@ final class WanVACE {
         }
     }
 
-    /// Embeds the context and joins it to x0: `before_proj(vace_patch_embedding(context)) + x0`.
-    /// `scales`: one value for all layers, one per VACE layer, or empty (1.0).
-    func start(_ vaceContext: Tensor, x0: Tensor, scales: [Float]) throws -> Stream {
+    /// Patch-embeds the context once per run, `vace_patch_embedding(context)` `[B, N, D]`, and resolves
+    /// the scales: one value for all layers, one per VACE layer, or empty (1.0).
+    func embed(_ vaceContext: Tensor, batch: Int, tokens: Int, scales: [Float]) throws -> (Tensor, [Float]) {
         let b = backend, n = config.vaceLayers.count
-        let expected = [x0.shape[0], config.vaceInDim ?? 96]
+        let expected = [batch, config.vaceInDim ?? 96]
         guard vaceContext.shape.rank == 5, Array(vaceContext.shape.dims.prefix(2)) == expected else {
             throw TensorError("WanVACE", "vace_context \(vaceContext.shape): expected [\(expected[0]), \(expected[1]), F, H, W]")
         }
@@ -47,12 +47,17 @@ final class WanVACE {
         case n: perLayer = scales
         default: throw TensorError("WanVACE", "\(scales.count) VACE scales for \(n) VACE layers (give 1 or \(n))")
         }
-        let embedded = try b.linear(try Patchify.tokens(vaceContext, on: b), patchEmbedding, bias: patchBias)
-        guard embedded.shape == x0.shape else {
-            throw TensorError("WanVACE", "vace_context gives \(embedded.shape[1]) tokens, the latents \(x0.shape[1]): frames and size must match")
+        guard vaceContext.shape[3] % 2 == 0, vaceContext.shape[4] % 2 == 0,
+              vaceContext.shape[2] * (vaceContext.shape[3] / 2) * (vaceContext.shape[4] / 2) == tokens else {
+            throw TensorError("WanVACE", "vace_context \(vaceContext.shape) does not give the latents' \(tokens) tokens: frames and size must match")
         }
-        let joined = try b.binary(.add, try b.linear(embedded, beforeProjection, bias: beforeBias), x0)
-        return Stream(context: joined, scales: perLayer)
+        return (try b.linear(try Patchify.tokens(vaceContext, on: b), patchEmbedding, bias: patchBias), perLayer)
+    }
+
+    /// Joins the embedded context to the step's x0: `before_proj(embedded) + x0`.
+    func start(_ embedded: Tensor, x0: Tensor, scales: [Float]) throws -> Stream {
+        let joined = try backend.binary(.add, try backend.linear(embedded, beforeProjection, bias: beforeBias), x0)
+        return Stream(context: joined, scales: scales)
     }
 
     /// Runs context block k and returns its hint `after_proj_k(c)`.
