@@ -53,5 +53,7 @@ let package = Package(
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
+        // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
+        .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors"]),
     ]
 )
