@@ -3,6 +3,7 @@ import Foundation
 import Models
 import Tensors
 import VKQ
+import VulkanBackend
 
 /// `vacekit bench vae`: one decode (and optionally one encode) of a seeded random latent at a given
 /// video size, frames streamed out and dropped as a writer would, with time and peak RSS — the
@@ -99,6 +100,8 @@ struct BenchVAECommand: ParsableCommand {
             "impl": "vacekit", "device": backend.name, "dtype": dtype, "frames": frames, "width": width, "height": height,
             "tile": vaeTile ?? 0, "decoded_frames": decodedFrames, "load_seconds": loadSeconds, "decode_seconds": decodeSeconds,
             "decode_peak_rss_bytes": decodePeak, "encode_seconds": encodeSeconds ?? NSNull(), "peak_rss_bytes": peakRSS(),
+            // Vulkan: device memory the backend holds at the end (its pool keeps what it reserved: the peak).
+            "device_memory_bytes": (backend as? VulkanBackend)?.deviceMemoryBytes ?? 0,
         ]
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
