@@ -163,13 +163,13 @@ public final class WanVAE: VideoAutoencoder {
     }
 
     /// Decodes with the given chunking of latent frames — for tests of the cache.
-    func decode(_ latent: Tensor, chunks: [Range<Int>], cache: WanVAECache = WanVAECache()) throws -> Tensor {
+    func decode(_ latent: Tensor, chunks: [Range<Int>], cache: WanVAECache = WanVAECache(), split: Bool = true) throws -> Tensor {
         var frames: [Tensor] = []
-        try decode(latent, chunks: chunks, cache: cache) { frames.append($0) }
+        try decode(latent, chunks: chunks, cache: cache, split: split) { frames.append($0) }
         return frames.count == 1 ? frames[0] : try backend.concat(frames, axis: 2)
     }
 
-    private func decode(_ latent: Tensor, chunks: [Range<Int>], cache: WanVAECache, frames: (Tensor) throws -> Void) throws {
+    private func decode(_ latent: Tensor, chunks: [Range<Int>], cache: WanVAECache, split: Bool = true, frames: (Tensor) throws -> Void) throws {
         let b = backend
         let z = try postQuant(try b.binary(.add, try b.binary(.mul, latent, std), mean), cache, on: b)
         for chunk in chunks {
@@ -177,14 +177,30 @@ public final class WanVAE: VideoAutoencoder {
             try tap?("decoder.conv1", x)
             x = try decoderMiddle(x, cache, on: b)
             try tap?("decoder.middle", x)
-            for (i, stage) in decoderStages.enumerated() {
-                x = try stage(x, cache, on: b)
-                try tap?("decoder.upsamples.\(i)", x)
-            }
-            x = try decoderHead(try b.unary(.silu, try decoderNorm(x, on: b)), cache, on: b)
-            try tap?("decoder.head", x)
-            try frames(try b.unary(.clamp(-1, 1), x))
+            try decodeStages(x, from: 0, cache, split: split, frames: frames)
         }
+    }
+
+    /// `decoder.upsamples[i...]` and the head. Each temporal upsampling doubles the frames of a chunk;
+    /// every later stage is exact on any split in time (causal convs carry their cache, the rest is
+    /// per frame), so with `split` the frames go on one at a time: the activations held are those of
+    /// one frame at each resolution, not of four.
+    private func decodeStages(_ input: Tensor, from first: Int, _ cache: WanVAECache, split: Bool, frames: (Tensor) throws -> Void) throws {
+        let b = backend
+        var x = input
+        for i in first ..< decoderStages.count {
+            if split && x.shape[2] > 1 {
+                for frame in 0 ..< x.shape[2] {
+                    try decodeStages(try b.slice(x, axis: 2, frame ..< frame + 1), from: i, cache, split: split, frames: frames)
+                }
+                return
+            }
+            x = try decoderStages[i](x, cache, on: b)
+            try tap?("decoder.upsamples.\(i)", x)
+        }
+        x = try decoderHead(try b.unary(.silu, try decoderNorm(x, on: b)), cache, on: b)
+        try tap?("decoder.head", x)
+        try frames(try b.unary(.clamp(-1, 1), x))
     }
 
     /// `[0, first), then steps of `rest` up to `frames`.
