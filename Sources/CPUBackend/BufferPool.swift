@@ -9,13 +9,15 @@ final class BufferPool: @unchecked Sendable {
     /// Buffers kept for reuse beyond this are freed.
     let limitBytes: Int
 
-    /// Buffers above this many floats (64 MB) are allocated to size and given back to the system
+    /// Buffers above this many floats (16 MB) are allocated to size and given back to the system
     /// when released: a video VAE's frame-sized activations would otherwise sit in the pool (and
     /// in the resident set) long after their layer ran, and rounding them to a power of two would
     /// waste up to half. Their page faults cost far less than the convolutions that fill them.
-    static let largeCount = 16 << 20
+    static let largeCount = 4 << 20
 
-    init(limitBytes: Int = 4 << 30) { self.limitBytes = limitBytes }
+    /// 512 MB covers every activation size of a DiT step several times over; more would only keep
+    /// the frame-sized buffers of a VAE resident after their stage ran.
+    init(limitBytes: Int = 512 << 20) { self.limitBytes = limitBytes }
 
     deinit {
         for list in free.values { for pointer in list { pointer.deallocate() } }

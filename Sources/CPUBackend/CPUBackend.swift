@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 import Tensors
@@ -21,7 +22,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public init(q8Mode: QuantizedMatmul.Mode? = nil, linearPath: LinearPath = .kernels) {
         self.q8Mode = q8Mode ?? .environment
         self.linearPath = linearPath
+        _ = Self.mallocSettings
     }
+
+    /// glibc raises its mmap threshold after each large free (up to 32 MB), after which buffers of a
+    /// few MB come from the heap and stay resident when released. A fixed 4 MB threshold keeps every
+    /// activation that size or larger in its own mapping, given back to the system on release.
+    private static let mallocSettings: Void = {
+        vk_malloc_mmap_threshold(4 << 20)
+    }()
 
     public var name: String { "cpu (OpenBLAS \(BLAS.coreName), \(ProcessInfo.processInfo.activeProcessorCount) threads)" }
 

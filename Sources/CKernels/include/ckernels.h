@@ -190,4 +190,7 @@ void vk_attention_run(const vk_attention *a, const float *packed, int i0, int i1
 void vk_im2col_frame(const float *src, size_t channel_stride, int H, int W, int kh, int kw, int pad_h, int pad_w,
                      int row0, int rows, int w_out, int c0, int c1, float *dst);
 
+/// Allocations of at least `bytes` get a mapping of their own (glibc's M_MMAP_THRESHOLD, fixed).
+void vk_malloc_mmap_threshold(size_t bytes);
+
 #endif
