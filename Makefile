@@ -33,6 +33,14 @@ bench-vae:
 bench-gpu:
 	./scripts/bench-gpu
 
+# The umT5-XXL text-encoder benchmark of BENCHMARKS.md (LAYERS=4 on machines under ~32 GB; PYTHON=venv python).
+bench-t5:
+	./scripts/bench-t5
+
+# The text-encoder fixtures (Tests/Fixtures/text) with transformers + sentencepiece.
+fixtures-text:
+	python3 converters/reference/make_text_fixtures.py
+
 # Regenerates Tests/Fixtures with PyTorch + diffusers (needs the venv of converters/reference/README.md).
 fixtures:
 	python3 converters/reference/make_fixtures.py

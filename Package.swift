@@ -35,6 +35,10 @@ let package = Package(
         .target(name: "CPUBackend", dependencies: ["Tensors", "COpenBLAS", "CKernels"]),
         .target(name: "VulkanBackend", dependencies: ["Tensors", "CVulkan"], plugins: ["GLSLCompile"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
+        // A C shim over libsentencepiece's C++ API (Debian libsentencepiece-dev), and the T5 / umT5
+        // tokenizers with each pipeline's prompt clean-up on top of it (used by encode-text and generate).
+        .target(name: "CSentencePiece", linkerSettings: [.linkedLibrary("sentencepiece")]),
+        .target(name: "TextTokenizers", dependencies: ["Tensors", "CSentencePiece"]),
         // Models are written against the Backend protocol only (../shared/specs/style.md).
         .target(name: "Models", dependencies: ["Tensors"]),
         // The op table and float64 references every backend's tests run (test support, not shipped).
@@ -42,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "vacekit",
             dependencies: [
-                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models",
+                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "TextTokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -55,5 +59,6 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
         // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
         .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors"]),
+        .testTarget(name: "TextEncoderTests", dependencies: ["Models", "TextTokenizers", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
     ]
 )

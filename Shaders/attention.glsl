@@ -4,6 +4,8 @@
 // then per query the running max m and sum l are updated in f32 (rescaling what was accumulated),
 // and acc += exp(S − m)·V. The Nq × Nk score matrix never exists. out = acc / l (0 if every key is
 // masked, as the CPU backend does).
+// With a bias (the T5 relative-position bias, flags bit 6) the scores are scale·q·kᵀ + bias[b, h, i, j],
+// bias [Bb, H, Nq, Nk] (batch stride 0 when it is shared); T5 passes scale 1.
 //
 // q, out: [B, Nq, H·D]; k, v: [B, Nk, H·D]; keyMask: [B, Nk], 1 = attend. Grid: x = query blocks,
 // y = heads, z = batch items. The host may split the queries over several dispatches.
@@ -24,13 +26,16 @@ ACT_INPUT(1, K)
 ACT_INPUT(2, V)
 ACT_INPUT(3, Mask)
 ACT_OUTPUT(4, Out)
+ACT_INPUT(5, Bias)
 
 layout(push_constant) uniform Params {
     uint queries, keys, width;                    // Nq of this dispatch, Nk, H·D
     uint qBase, kBase, vBase, maskBase, outBase;
     uint qBatchStride, kvBatchStride, maskBatchStride, outBatchStride;
-    uint flags;                                    // bits 0–3: q, k, v, mask are f16; bit 4: mask present
-    float scale;                                   // 1/√D
+    uint flags;                                    // bits 0–3: q, k, v, mask are f16; bit 4: mask present;
+                                                   // bit 5: bias is f16; bit 6: bias present
+    float scale;                                   // 1/√D (attention), as given (with a bias)
+    uint biasBase, biasBatchStride, biasHeadStride; // biasBase includes this dispatch's first query row
 } p;
 
 shared float qTile[BQ * D];
@@ -53,6 +58,8 @@ void main() {
     uint vStart = p.vBase + batch * p.kvBatchStride + head * D;
     uint maskStart = p.maskBase + batch * p.maskBatchStride;
     bool hasMask = (p.flags & 16u) != 0u;
+    bool hasBias = (p.flags & 64u) != 0u;
+    uint biasStart = p.biasBase + batch * p.biasBatchStride + head * p.biasHeadStride;
 
     for (uint e = tid; e < BQ * D; e += THREADS) {
         uint r = e / D, d = e % D;
@@ -80,6 +87,12 @@ void main() {
             for (uint d = 0u; d < D; d++) {
                 float k = kvTile[j * KV_STRIDE + d];
                 for (uint i = 0u; i < RB; i++) s[i] = fma(qTile[(r0 + i) * D + d], k, s[i]);
+            }
+            if (hasBias && valid) {
+                for (uint i = 0u; i < RB; i++) {
+                    uint row = q0 + r0 + i;
+                    if (row < p.queries) s[i] += ACT_LOAD(Bias, biasStart + row * p.keys + key, isHalfInput(p.flags, 5u));
+                }
             }
             for (uint i = 0u; i < RB; i++) scores[(r0 + i) * BKV + j] = valid ? s[i] : NEG_INF;
         }

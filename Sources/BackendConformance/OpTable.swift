@@ -4,7 +4,7 @@ import Tensors
 /// The op table: every op of the contract × weight dtypes × odd shapes (1-row, tails that are not
 /// multiples of any tile size). Sizes stay small: the Vulkan backend runs it on lavapipe in CI.
 public enum OpTable {
-    public static let cases: [OpCase] = linear + elementwise + norms + attention + rotary + conv + layout
+    public static let cases: [OpCase] = linear + elementwise + norms + attention + biasedAttention + rotary + conv + layout
 
     static func doubles(_ v: [Float]) -> [Double] { v.map(Double.init) }
 
@@ -180,6 +180,28 @@ public enum OpTable {
                                             keyMask: try mask.map { try backend.tensor($0, [batches, nk]) })
             return (try backend.floats(out), Reference.attention(q: doubles(q), k: doubles(k), v: doubles(v), batches: batches, nq: nq, nk: nk,
                                                                  width: width, heads: heads, mask: mask.map(doubles)))
+        }
+    }
+
+    // MARK: attention with an additive bias and an explicit scale (T5: scale 1, relative-position bias)
+    // (batches, nq, nk, heads, d, bias per batch item, key mask, scale)
+    static let biasedAttention: [OpCase] = [(1, 7, 7, 2, 16, false, false, Float(1)), (2, 37, 37, 3, 8, true, true, 1),
+                                            (2, 21, 600, 2, 32, false, true, 0.5)].map {
+        batches, nq, nk, heads, d, perBatch, masked, scale in
+        OpCase(name: "attention+bias B\(batches) \(nq)×\(nk) \(heads)h×\(d)\(perBatch ? " bias per batch" : "")\(masked ? " key mask" : "") scale \(scale)",
+               kind: .math) { backend, random in
+            let width = heads * d
+            let q = random.values(batches * nq * width), k = random.values(batches * nk * width), v = random.values(batches * nk * width)
+            let biasBatches = perBatch ? batches : 1
+            let bias = random.values(biasBatches * heads * nq * nk, scale: 4)
+            let mask: [Float]? = masked ? (0 ..< batches * nk).map { i in (i / nk == 0 ? i % nk < 15 : i % 2 == 0) ? 1 : 0 } : nil
+            let out = try backend.attention(q: try backend.tensor(q, [batches, nq, width]), k: try backend.tensor(k, [batches, nk, width]),
+                                            v: try backend.tensor(v, [batches, nk, width]), heads: heads,
+                                            keyMask: try mask.map { try backend.tensor($0, [batches, nk]) },
+                                            bias: try backend.tensor(bias, [biasBatches, heads, nq, nk]), scale: scale)
+            return (try backend.floats(out), Reference.attention(q: doubles(q), k: doubles(k), v: doubles(v), batches: batches, nq: nq, nk: nk,
+                                                                 width: width, heads: heads, mask: mask.map(doubles),
+                                                                 bias: doubles(bias), scale: Double(scale)))
         }
     }
 

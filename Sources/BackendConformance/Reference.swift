@@ -43,8 +43,12 @@ public enum Reference {
         return out
     }
 
-    public static func attention(q: [Double], k: [Double], v: [Double], batches: Int, nq: Int, nk: Int, width: Int, heads: Int, mask: [Double]?) -> [Double] {
+    /// With `bias` `[Bb, H, Nq, Nk]` (Bb = 1 or B) added to the scores and `scale` instead of 1/√d.
+    public static func attention(q: [Double], k: [Double], v: [Double], batches: Int, nq: Int, nk: Int, width: Int, heads: Int, mask: [Double]?,
+                                 bias: [Double]? = nil, scale: Double? = nil) -> [Double] {
         let d = width / heads
+        let factor = scale ?? 1 / Double(d).squareRoot()
+        let biasBatchStride = bias.map { $0.count == heads * nq * nk ? 0 : heads * nq * nk } ?? 0
         var out = [Double](repeating: 0, count: batches * nq * width)
         for b in 0 ..< batches {
             for h in 0 ..< heads {
@@ -53,7 +57,7 @@ public enum Reference {
                     for j in 0 ..< nk where mask == nil || mask![b * nk + j] != 0 {
                         var s = 0.0
                         for t in 0 ..< d { s += q[(b * nq + i) * width + h * d + t] * k[(b * nk + j) * width + h * d + t] }
-                        scores[j] = s / Double(d).squareRoot()
+                        scores[j] = s * factor + (bias?[b * biasBatchStride + (h * nq + i) * nk + j] ?? 0)
                     }
                     let top = scores.max() ?? 0
                     let weights = scores.map { $0 == -.infinity ? 0 : exp($0 - top) }

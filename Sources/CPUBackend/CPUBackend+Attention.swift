@@ -14,6 +14,32 @@ extension CPUBackend {
         try profiler.measure("attention") { try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, level: Self.vectorLevel) }
     }
 
+    /// Attention with an additive bias (T5's relative-position bias) and an explicit scale: the BLAS tile
+    /// path, with the bias tile added to each score tile before the online-softmax update. (The fused
+    /// AVX2 kernel drops masked keys at packing, which would shift the bias columns; at T5's sizes the
+    /// attention is a small share of the encoder's work next to its linears.)
+    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, bias: Tensor, scale: Float) throws -> Tensor {
+        try profiler.measure("attention") {
+            guard q.shape.rank == 3, k.shape.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
+                  heads > 0, q.shape[2] % heads == 0
+            else { throw TensorError("attention", "q \(q.shape), k \(k.shape), v \(v.shape) with \(heads) heads") }
+            let (batches, nq, nk) = (q.shape[0], q.shape[1], k.shape[1])
+            if let keyMask, keyMask.shape.dims != [batches, nk] { throw TensorError("attention", "key mask \(keyMask.shape) for keys [\(batches), \(nk)]") }
+            guard bias.shape.rank == 4, bias.shape[0] == 1 || bias.shape[0] == batches, Array(bias.shape.dims[1...]) == [heads, nq, nk] else {
+                throw TensorError("attention", "bias \(bias.shape) for [1 or \(batches), \(heads), \(nq), \(nk)]")
+            }
+            let (qv, kv, vv) = (try values(q, "attention"), try values(k, "attention"), try values(v, "attention"))
+            let mask = try keyMask.map { try values($0, "attention") }
+            let biasValues = try values(bias, "attention")
+            let (out, buffer) = allocate(q.shape)
+            if q.count == 0 { return out }
+            if nk == 0 { buffer.buffer.initialize(repeating: 0); return out }
+            blasAttention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads, scale: scale,
+                          bias: (biasValues, bias.shape[0] == 1 ? 0 : heads * nq * nk))
+            return out
+        }
+    }
+
     /// `attention` at a given kernel level (vk_level_*), so that the tests run both paths on one machine.
     func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, level: Int32) throws -> Tensor {
         guard q.shape.rank == 3, k.shape.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
@@ -62,13 +88,14 @@ extension CPUBackend {
     /// the values accumulated with a second sgemm.
     private func blasAttention(_ qv: UnsafeBufferPointer<Float>, _ kv: UnsafeBufferPointer<Float>, _ vv: UnsafeBufferPointer<Float>,
                                _ mask: UnsafeBufferPointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ shape: Shape,
-                               nk: Int, heads: Int) {
+                               nk: Int, heads: Int, scale explicitScale: Float? = nil,
+                               bias: (values: UnsafeBufferPointer<Float>, batchStride: Int)? = nil) {
         let (batches, nq, width) = (shape[0], shape[1], shape[2])
         let d = width / heads
         let o = SharedPointer(out)
         let queryBlock = 128, keyBlock = 512
         let blocks = (nq + queryBlock - 1) / queryBlock
-        let scale = 1 / Float(d).squareRoot()
+        let scale = explicitScale ?? 1 / Float(d).squareRoot()
         // The workers below call sgemm on small tiles: OpenBLAS must run each call single-threaded, or
         // its own thread pool and ours fight over the cores (and OpenBLAS spins waiting for itself).
         let blasThreads = BLAS.threadCount
@@ -94,6 +121,12 @@ extension CPUBackend {
                     // scores = (q · kᵀ) / √d  [rows, cols]
                     BLAS.sgemm(m: rows, n: cols, k: d, a: qBase, lda: width, b: kBase, ldb: width, transposeB: true,
                                c: scores, ldc: cols, alpha: scale)
+                    if let bias {  // scores += bias[batch, head, q0 ..< q0 + rows, k0 ..< k0 + cols]
+                        let biasBase = bias.values.baseAddress! + batch * bias.batchStride + (head * nq + q0) * nk + k0
+                        for r in 0 ..< rows {
+                            for c in 0 ..< cols { scores[r * cols + c] += biasBase[r * nk + c] }
+                        }
+                    }
                     vk_softmax_tile_f32(scores, Int32(rows), Int32(cols), Int32(cols), mask.map { $0.baseAddress! + batch * nk + k0 },
                                         runningMax, runningSum, accumulator, Int32(d))
                     // accumulator += p · v  [rows, d]

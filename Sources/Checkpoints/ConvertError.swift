@@ -18,6 +18,8 @@ public enum ConvertError: Error, CustomStringConvertible {
     case badConfig(String)
     case badFlag(String)
     case internalError(String)
+    case tokenizerMissing(family: String)
+    case tokenizerUnexpected(String, family: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,9 @@ public enum ConvertError: Error, CustomStringConvertible {
         case .badConfig(let why): "config: \(why)"
         case .badFlag(let why): why
         case .internalError(let why): "internal error: \(why)"
+        case .tokenizerMissing(let family):
+            "\(family) needs its tokenizer: give the SentencePiece model too (a spiece.model file, or the folder holding it, e.g. the HF tokenizer/ folder)"
+        case .tokenizerUnexpected(let path, let family): "\(path): a tokenizer, but \(family) has none"
         }
     }
 

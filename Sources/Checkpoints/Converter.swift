@@ -44,7 +44,8 @@ public struct Converter {
 
     public static func convert(inputs: [String], options: Options, progress: Progress? = nil) throws -> Report {
         let start = Date()
-        let set = try CheckpointSet.open(inputs, component: options.component)
+        let (weightInputs, tokenizer) = try TokenizerInput.split(inputs)
+        let set = try CheckpointSet.open(weightInputs, component: options.component)
         if set.readers.count > 1 {
             // Each file on its own, so that a mix of models is reported as such (a shard alone may hold
             // too little to be recognised: those are skipped).
@@ -85,9 +86,16 @@ public struct Converter {
         let names = Set(canonical.keys)
         var metadata: [String: String] = [:]
         for reader in set.readers { metadata.merge(reader.metadata) { first, _ in first } }
-        let config = try spec.resolveConfig(configs: set.configs.map(\.json), metadata: metadata,
+        var config = try spec.resolveConfig(configs: set.configs.map(\.json), metadata: metadata,
                                             shapeOf: { canonical[$0]?.info.shape }, names: names)
         let family = spec.family(config: config)
+        // Text encoders carry their tokenizer in the header's config, so that one file is enough.
+        if keyMap.component == "text_encoder" {
+            guard let tokenizer else { throw ConvertError.tokenizerMissing(family: family) }
+            config = try tokenizer.adding(to: config)
+        } else if let tokenizer {
+            throw ConvertError.tokenizerUnexpected(tokenizer.url.path, family: family)
+        }
         let expected = try spec.expectedTensors(config: config, keyMap: keyMap, names: names)
         let expectedNames = Set(expected.map(\.name))
         let unknown = canonical.keys.filter { !expectedNames.contains($0) }.map { sourceName[$0]! }.sorted()
@@ -102,7 +110,9 @@ public struct Converter {
             }
         }
 
-        let writer = try VKQWriter(url: options.output, expectedTensorNames: expected.map(\.name))
+        // The tokenizer travels base64 in the header: room for it (4/3 of its bytes, plus JSON escaping slack).
+        let writer = try VKQWriter(url: options.output, expectedTensorNames: expected.map(\.name),
+                                   extraHeaderBytes: tokenizer.map { $0.bytes.count / 3 * 4 + 4096 } ?? 0)
         let totalInput = expected.reduce(0) { $0 + Self.sourceBytes(canonical[$1.name]!.info) }
         var inputDone = 0
         var bytesByDType: [String: (raw: Int, stored: Int)] = [:]
@@ -149,7 +159,7 @@ public struct Converter {
         let summary = errors.isEmpty ? nil : QuantizationSummary(
             tensors: errors.count, maxRelativeL2: errors.map(\.1).max()!, meanRelativeL2: errors.map(\.1).reduce(0, +) / Double(errors.count),
             worst: errors.sorted { $0.1 > $1.1 }.prefix(5).map { "\($0.0) \(String(format: "%.3e", $0.1))" })
-        let sources = try set.files.map { url in
+        let sources = try (set.files + (tokenizer.map { [$0.url] } ?? [])).map { url in
             let file = try MappedFile(url: url)
             return SourceFile(name: url.lastPathComponent, size: file.size, xxh3: Checksum.hex(file.xxh3()))
         }

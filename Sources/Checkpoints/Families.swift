@@ -2,7 +2,7 @@ import VKQ
 
 /// One model component found in the inputs, told from its keys (never from file names).
 public struct DetectedComponent: Sendable {
-    /// `transformer` or `vae`.
+    /// `transformer`, `vae` or `text_encoder`.
     public var component: String
     public var spec: any FamilySpec
     /// `official` or `diffusers`.
@@ -19,6 +19,7 @@ public enum Families {
     static let byName: [(family: String, spec: any FamilySpec)] = [
         ("wan2.1-t2v", WanTransformerSpec()), ("wan2.1-vace", WanTransformerSpec()), ("wan2.1-vae", WanVAESpec()),
         ("ltx-video-0.9", LTXTransformerSpec()), ("vace-ltx-video-0.9", LTXTransformerSpec()), ("ltx-video-vae-0.9", LTXVAESpec()),
+        ("umt5-xxl", T5EncoderSpec(.umt5)), ("t5-v1.1-xxl", T5EncoderSpec(.t5)),
     ]
     public static var supported: [String] { byName.map(\.family) }
 
@@ -55,13 +56,22 @@ public enum Families {
             found.append(.init(component: "vae", spec: LTXVAESpec(), layout: "diffusers", keyPrefix: nil))
         }
 
+        // T5 text encoders: the Wan T5Encoder names (official umT5) / transformers T5EncoderModel, where umT5
+        // has a relative-position bias table in block 1 too (T5 v1.1 only in block 0).
+        if all.contains("token_embedding.weight") && all.contains("blocks.0.ffn.gate.0.weight") {
+            let umt5 = all.contains("blocks.1.pos_embedding.embedding.weight")
+            found.append(.init(component: "text_encoder", spec: T5EncoderSpec(umt5 ? .umt5 : .t5), layout: "official", keyPrefix: nil))
+        } else if all.contains("encoder.block.0.layer.0.SelfAttention.q.weight") {
+            let umt5 = all.contains("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight")
+            found.append(.init(component: "text_encoder", spec: T5EncoderSpec(umt5 ? .umt5 : .t5), layout: "transformers", keyPrefix: nil))
+        }
         if let override {
             guard let spec = byName.first(where: { $0.family == override })?.spec else { throw ConvertError.unsupportedFamily(override) }
             let matching = found.filter { $0.spec.keyMapName == spec.keyMapName }
             return matching.isEmpty ? [.init(component: (try? KeyMap.named(spec.keyMapName).component) ?? "transformer", spec: spec, layout: "official", keyPrefix: nil)] : matching
         }
         guard !found.isEmpty else {
-            throw ConvertError.unknownFamily(files: files, hint: "none of the keys that mark a Wan2.1 or LTX-Video transformer or VAE")
+            throw ConvertError.unknownFamily(files: files, hint: "none of the keys that mark a Wan2.1 or LTX-Video transformer or VAE, or a T5 / umT5 text encoder")
         }
         return found
     }

@@ -48,6 +48,11 @@ public protocol Backend: AnyObject, Sendable {
     /// `keyMask` `[B, Nk]` (1 = attend, 0 = ignore) is optional. Computed in tiles with an online
     /// softmax: the Nq × Nk score matrix is never materialised. f32 softmax and accumulation.
     func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor
+    /// The same attention with an additive score bias and an explicit scale: per head,
+    /// `softmax(scale · q·kᵀ + bias) · v`. `bias` `[Bb, H, Nq, Nk]` with Bb = 1 (shared by the batch) or B.
+    /// T5 calls it with scale 1 and its relative-position bias: the T5 paper folds 1/√d into the
+    /// initialisation of q, and transformers' T5Attention (modeling_t5.py) applies no scaling.
+    func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, bias: Tensor, scale: Float) throws -> Tensor
 
     /// Rotary embedding on adjacent pairs: for token n and pair p of x `[B, N, C]`,
     /// `(x[2p], x[2p+1]) ← (x·cos − y·sin, x·sin + y·cos)` with angle tables `cos`, `sin` `[N, P]`

@@ -42,7 +42,8 @@ enum KernelFamily: String, CaseIterable, Sendable {
     /// Storage buffers, bindings 0 ..< bindingCount.
     var bindingCount: Int {
         switch self {
-        case .matmul, .matmulCoopmat, .conv3d, .attention: 5
+        case .matmul, .matmulCoopmat, .conv3d: 5
+        case .attention: 6
         case .elementwise, .norms, .rotary: 4
         case .normsSubgroup: 4
         case .layout: 2
@@ -60,7 +61,7 @@ enum KernelFamily: String, CaseIterable, Sendable {
         case .norms, .normsSubgroup: 16
         case .rotary: 10
         case .layout: 23
-        case .attention: 14
+        case .attention: 17
         case .quantizeRows: 8
         case .matmulQ8A8: 14
         }

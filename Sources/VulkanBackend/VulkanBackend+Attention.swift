@@ -28,23 +28,39 @@ extension VulkanBackend {
     /// tensors exceed the binding limit, each batch item is its own dispatch (its K and V must fit)
     /// and its queries are split into chunks.
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
+        try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, bias: nil, scale: nil)
+    }
+
+    /// The same kernel with T5's additive bias `[Bb, H, Nq, Nk]` added to the scaled scores (bound whole).
+    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, bias: Tensor, scale: Float) throws -> Tensor {
+        try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, bias: .some(bias), scale: scale)
+    }
+
+    private func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, bias: Tensor?, scale explicitScale: Float?) throws -> Tensor {
         guard q.shape.rank == 3, k.shape.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
               heads > 0, q.shape[2] % heads == 0
         else { throw TensorError("attention", "q \(q.shape), k \(k.shape), v \(v.shape) with \(heads) heads") }
         let (batches, nq, width) = (q.shape[0], q.shape[1], q.shape[2])
         let nk = k.shape[1], d = width / heads
         if let keyMask, keyMask.shape.dims != [batches, nk] { throw TensorError("attention", "key mask \(keyMask.shape) for keys [\(batches), \(nk)]") }
+        if let bias, bias.shape.rank != 4 || !(bias.shape[0] == 1 || bias.shape[0] == batches) || Array(bias.shape.dims[1...]) != [heads, nq, nk] {
+            throw TensorError("attention", "bias \(bias.shape) for [1 or \(batches), \(heads), \(nq), \(nk)]")
+        }
         guard let tiles = AttentionTiles(headDim: d, sharedMemory: device.capabilities.maxComputeSharedMemorySize) else {
             throw TensorError("attention", "head dim \(d) does not fit the device's \(device.capabilities.maxComputeSharedMemorySize) bytes of shared memory")
         }
         return try lock.withLock {
             let (qs, ks, vs) = (try operand(q, "attention"), try operand(k, "attention"), try operand(v, "attention"))
             let mask = try keyMask.map { try operand($0, "attention") }
+            let biasStorage = try bias.map { try operand($0, "attention") }
             let (out, output) = try makeActivation(q.shape)
             guard out.count > 0 else { return out }
             var flags: UInt32 = (qs.isHalf ? 1 : 0) | (ks.isHalf ? 2 : 0) | (vs.isHalf ? 4 : 0)
             if let mask { flags |= 16 | (mask.isHalf ? 8 : 0) }
-            let scale = 1 / Float(d).squareRoot()
+            if let biasStorage { flags |= 64 | (biasStorage.isHalf ? 32 : 0) }
+            let scale = explicitScale ?? 1 / Float(d).squareRoot()
+            let biasBatchStride = bias.map { $0.shape[0] == 1 ? 0 : heads * nq * nk } ?? 0
+            let biasWhole = try biasStorage.map { try bindWhole($0, count: bias!.count, "attention") }
             let limit = maxBindingBytes - windowSlack
             let keysPerBatch = nk * width
             let fitsWhole = [(qs, nq), (ks, nk), (vs, nk), (output, nq)].allSatisfy { $0.0.elementSize * batches * $0.1 * width <= limit }
@@ -73,10 +89,16 @@ extension VulkanBackend {
                 let (vBinding, vBase) = window(vs, rows: nk, 0 ..< nk)
                 var (maskBinding, maskBase) = (zero, UInt32(0))
                 if let mask { (maskBinding, maskBase) = bind(mask, first * nk ..< (last + 1) * nk) }
+                var (biasBinding, biasBase) = (zero, UInt32(0))
+                if let biasWhole {
+                    biasBinding = biasWhole.binding
+                    biasBase = biasWhole.base + UInt32(first * biasBatchStride + queries.lowerBound * nk)
+                }
                 let push: [UInt32] = [UInt32(queries.count), UInt32(nk), UInt32(width), qBase, kBase, vBase, maskBase, outBase,
-                                      UInt32(nq * width), UInt32(nk * width), UInt32(nk), UInt32(nq * width), flags, scale.bitPattern]
+                                      UInt32(nq * width), UInt32(nk * width), UInt32(nk), UInt32(nq * width), flags, scale.bitPattern,
+                                      biasBase, UInt32(biasBatchStride), UInt32(nq * nk)]
                 let groups = WorkgroupCount(x: (queries.count + tiles.bq - 1) / tiles.bq, y: heads, z: batchRange.count)
-                try record(.attention, specialization: tiles.specialization(headDim: d), [qBinding, kBinding, vBinding, maskBinding, outBinding],
+                try record(.attention, specialization: tiles.specialization(headDim: d), [qBinding, kBinding, vBinding, maskBinding, outBinding, biasBinding],
                            push: push, groups: groups, label: "attention")
             }
             return out

@@ -6,13 +6,13 @@ import VKQ
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert Wan2.1 / Wan2.1-VACE checkpoints (official or diffusers layout) into one .vkq file.",
+        abstract: "Convert Wan2.1 / Wan2.1-VACE / LTX-Video checkpoints and the T5 / umT5 text encoders into one .vkq file.",
         discussion: """
             Linear-layer matrices follow --precision; embeddings, patch embedding and head stay f16; biases, norms
             and modulation tables f32. Writes OUT.tmp and renames it to OUT only when complete and verified.
             """)
 
-    @Argument(help: "Checkpoint files or folders: .safetensors, .safetensors.index.json, config.json, a diffusers folder.")
+    @Argument(help: "Checkpoint files or folders: .safetensors, .safetensors.index.json, .pth, config.json, a diffusers folder; for a text encoder also its SentencePiece model (spiece.model, or the folder holding it).")
     var inputs: [String]
 
     @Option(name: .shortAndLong, help: "The .vkq file to write.")

@@ -39,7 +39,14 @@ struct InspectCommand: ParsableCommand {
         print("\(file): .vkq v1, family \(header.family), component \(header.component)")
         print("converter: \(header.converter.version), recipe \(header.converter.recipe)")
         for source in header.source { print("source: \(source.name) (\(source.size) bytes, xxh3 \(source.xxh3))") }
-        print("config: \(header.config)")
+        // A text encoder's tokenizer model (base64, megabytes) is shown by its size only.
+        var shown = header.config
+        if case .object(var fields) = shown, case .object(var tokenizer)? = fields["tokenizer"], let model = tokenizer["model"]?.stringValue {
+            tokenizer["model"] = .string("<\(model.count / 4 * 3) bytes>")
+            fields["tokenizer"] = .object(tokenizer)
+            shown = .object(fields)
+        }
+        print("config: \(shown)")
         var bytes: [String: Int] = [:]
         for t in vkq.header.tensors { bytes[t.dtype, default: 0] += t.data.length + (t.scales?.length ?? 0) }
         print("bytes by dtype: " + bytes.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f MB", $0.key, Double($0.value) / 1e6) }.joined(separator: ", "))
