@@ -37,12 +37,16 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         // Models are written against the Backend protocol only (../shared/specs/style.md).
         .target(name: "Models", dependencies: ["Tensors"]),
+        // The VCU, task builders, samplers and the generation loop: models and tensors only, never a backend.
+        .target(name: "Pipeline", dependencies: ["Models", "Tensors"]),
+        // Backend choice and fallback (CPU, Vulkan), shared by the CLI and library users.
+        .target(name: "Runtime", dependencies: ["Tensors", "CPUBackend", "VulkanBackend"]),
         // The op table and float64 references every backend's tests run (test support, not shipped).
         .target(name: "BackendConformance", dependencies: ["Tensors", "VKQ"]),
         .executableTarget(
             name: "vacekit",
             dependencies: [
-                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models",
+                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "Pipeline", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -52,6 +56,7 @@ let package = Package(
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "BackendConformance"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
     ]
 )
