@@ -58,5 +58,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
+        // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
+        .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors"]),
     ]
 )

@@ -54,7 +54,8 @@ public final class WanVACEGenerator {
     }
 
     public func generate(_ unit: VideoConditionUnit, text: HostTensor, negative: HostTensor?, settings: GenerationSettings,
-                         initialNoise: HostTensor? = nil, progress: ((GenerationEvent) -> Void)? = nil) throws -> GenerationResult {
+                         initialNoise: HostTensor? = nil, decodeOptions: VAEDecodeOptions = VAEDecodeOptions(),
+                         progress: ((GenerationEvent) -> Void)? = nil) throws -> GenerationResult {
         var seconds: [(String, Double)] = []
         func timed<T>(_ stage: String, _ work: () throws -> T) rethrows -> T {
             progress?(.stage(stage))
@@ -69,7 +70,7 @@ public final class WanVACEGenerator {
                        initialNoise: initialNoise, progress: progress)
         }
         transformer = nil  // its weights go before the decoder's activations come
-        let video = try timed("decode") { try decode(final, references: unit.references.count) }
+        let video = try timed("decode") { try decode(final, references: unit.references.count, options: decodeOptions) }
         return GenerationResult(latents: final, video: video, stageSeconds: seconds)
     }
 

@@ -51,8 +51,6 @@ struct GenerateCommand: ParsableCommand {
 
     /// The text-encoder seam: set where a umT5 encoder is built (path, backend → encoder).
     nonisolated(unsafe) static var makeTextEncoder: ((String, any Backend) throws -> any TextEncoding)?
-    /// The VAE seam: the Wan VAE loader (path, backend → VAE).
-    nonisolated(unsafe) static var makeVAE: ((VKQWeights, any Backend) throws -> any VideoAutoencoder)?
 
     func run() throws {
         let report = GenerateReport(json: json)
@@ -101,8 +99,7 @@ struct GenerateCommand: ParsableCommand {
         guard vaeWeights.family.hasPrefix("wan2.1-vae") else {
             throw GenerateError("--vae \(vae): a \(vaeWeights.family) \(vaeWeights.file.header.component), not the Wan2.1 VAE this transformer needs")
         }
-        guard let makeVAE = Self.makeVAE else { throw GenerateError("--vae: the Wan VAE is not built yet in this build") }
-        let autoencoder = try makeVAE(vaeWeights, backend)
+        let autoencoder = try VideoAutoencoders.load(vaeWeights, on: backend)
         guard autoencoder.latentChannels == config.inDim else {
             throw GenerateError("--vae \(vae): \(autoencoder.latentChannels) latent channels, but --model \(model) takes \(config.inDim): they do not belong together")
         }
@@ -122,7 +119,7 @@ struct GenerateCommand: ParsableCommand {
         }
         report.backend = backend.name
         let result = try generator.generate(unit, text: text.positive, negative: text.negative, settings: settings, initialNoise: noise,
-                                            progress: report.event)
+                                            decodeOptions: VAEDecodeOptions(tile: vaeTile), progress: report.event)
 
         // 6. Outputs: each written to a temporary name and renamed when complete.
         report.stage("write")

@@ -6,7 +6,7 @@ struct VaceKit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vacekit",
         abstract: "Run the VACE video models (Wan2.1-VACE, VACE-LTX-Video) on Vulkan or CPU.",
-        subcommands: [ConvertCommand.self, InspectCommand.self, VerifyCommand.self, ForwardCommand.self, ValidateCommand.self, BenchCommand.self, DevicesCommand.self, GenerateCommand.self])
+        subcommands: [ConvertCommand.self, InspectCommand.self, VerifyCommand.self, ForwardCommand.self, VAECommand.self, ValidateCommand.self, BenchCommand.self, DevicesCommand.self, GenerateCommand.self])
 
     /// Errors of VaceKit's own modules already say what went wrong and where: print them as one line
     /// (exit 1). Argument errors keep ArgumentParser's usage output.

@@ -27,6 +27,18 @@ enum ModelFixtures {
         }
     }
 
+    /// The Wan VAE fixture (official `.pth` or diffusers folder) converted with `precision` (cached by name).
+    static func wanVAE(_ layout: String = "official", precision: Recipe.Precision = .f32) throws -> VKQWeights {
+        try lock.withLock {
+            let output = directory.appending(path: "wan-vae-\(layout)-\(precision).vkq")
+            if !FileManager.default.fileExists(atPath: output.path) {
+                let input = layout == "official" ? root.appending(path: "wan_vae/official/Wan2.1_VAE.pth") : root.appending(path: "wan_vae/diffusers/vae")
+                _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: precision)))
+            }
+            return try VKQWeights(url: output)
+        }
+    }
+
     /// A reference file of Tests/Fixtures/reference as name → (values, shape).
     static func reference(_ name: String) throws -> [String: (values: [Float], shape: [Int])] {
         let file = try SafetensorsFile(url: root.appending(path: "reference/\(name).safetensors"))

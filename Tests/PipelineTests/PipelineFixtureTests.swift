@@ -82,3 +82,52 @@ final class PipelineFixtureTests: XCTestCase {
         XCTAssertTrue(folded.contains(0.25) && folded.contains(0.75))
     }
 }
+
+/// The whole path with the Wan VAE: the fixture's video and mask through the inpaint task, the context
+/// encoded by WanVAE, 4 Euler steps, the decode; each against diffusers' WanVACEPipeline.
+final class PipelineEndToEndTests: XCTestCase {
+    static let reference = PipelineFixtureTests.reference
+
+    /// [1, T, 3, H, W] in [0, 1] → [3, T, H, W] in [−1, 1].
+    static func video(_ name: String) -> PixelVideo {
+        let r = reference[name]!
+        let (t, h, w) = (r.shape[1], r.shape[3], r.shape[4])
+        var out = [Float](repeating: 0, count: r.values.count)
+        for f in 0 ..< t { for c in 0 ..< 3 { for i in 0 ..< h * w { out[(c * t + f) * h * w + i] = 2 * r.values[(f * 3 + c) * h * w + i] - 1 } } }
+        return PixelVideo(width: w, height: h, frames: t, values: out)
+    }
+
+    func run(transformerWeights: any WeightProvider) throws -> (context: ErrorMetric, latents: ErrorMetric, video: ErrorMetric) {
+        let backend = CPUBackend()
+        let vae = try WanVAE(weights: try PipelineFixtures.wanVAE(), backend: backend)
+        let maskRef = Self.reference["mask_preprocessed"]!
+        let unit = try TaskBuilder.build(.inpaint, TaskInputs(width: 48, height: 32, frames: 9, video: Self.video("input_video"),
+                                                                mask: PixelMask(width: 48, height: 32, frames: 9, values: maskRef.values)))
+        let context = try VACEContext.build(unit, vae: vae, on: backend)
+        let contextError = try ErrorMetric.compare(context.values, Self.reference["vace_context"]!.values, what: "vace_context")
+        let transformer = try WanTransformer(weights: transformerWeights, backend: backend)
+        let generator = WanVACEGenerator(backend: backend, vae: vae) { transformer }
+        let p = Self.reference["prompt_embeds"]!, n = Self.reference["negative_prompt_embeds"]!, noise = Self.reference["initial_latents"]!
+        let result = try generator.generate(unit, text: HostTensor(p.values, p.shape), negative: HostTensor(n.values, n.shape),
+                                            settings: GenerationSettings(steps: 4, guidance: 5, shift: 3, sampler: .euler),
+                                            initialNoise: HostTensor(noise.values, noise.shape))
+        let latents = try ErrorMetric.compare(result.latents.values, Self.reference["final_latents"]!.values, what: "final latents")
+        let video = try ErrorMetric.compare(result.video.values, Self.reference["decoded_video"]!.values, what: "decoded video")
+        print("end to end: context \(contextError); final latents \(latents); decoded video \(video)")
+        return (contextError, latents, video)
+    }
+
+    func testInpaintRunMatchesDiffusersInF32() throws {
+        let e = try run(transformerWeights: try PipelineFixtures.wan(precision: .f32))
+        XCTAssertLessThanOrEqual(e.context.relativeL2, 1e-5)
+        XCTAssertLessThanOrEqual(e.latents.relativeL2, 1e-5)
+        XCTAssertLessThanOrEqual(e.video.relativeL2, 2e-5)  // measured: context 2.0e-7, latents 4.1e-6, video 6.2e-6
+    }
+
+    func testEndToEndBoundFailsForAPerturbedModel() throws {
+        let base = try PipelineFixtures.wan(precision: .f32)
+        let perturbed = PerturbedWeights(base: base, name: "blocks.3.ffn.2.weight") { v in var v = v; v[11] += 0.05; return v }
+        let e = try run(transformerWeights: perturbed)
+        XCTAssertGreaterThan(e.latents.relativeL2, 1e-5)
+    }
+}

@@ -13,6 +13,18 @@ enum PipelineFixtures {
     }()
     private static let lock = NSLock()
 
+    /// The tiny Wan VAE fixture (official .pth) converted to f32 (cached per test run).
+    static func wanVAE() throws -> VKQWeights {
+        try lock.withLock {
+            let output = directory.appending(path: "wan-vae-f32.vkq")
+            if !FileManager.default.fileExists(atPath: output.path) {
+                let input = root.appending(path: "wan_vae/official/Wan2.1_VAE.pth")
+                _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: .f32)))
+            }
+            return try VKQWeights(url: output)
+        }
+    }
+
     /// A safetensors file as name → (values, shape).
     static func tensors(_ relativePath: String) throws -> [String: (values: [Float], shape: [Int])] {
         let file = try SafetensorsFile(url: root.appending(path: relativePath))

@@ -1,0 +1,180 @@
+import Foundation
+import Tensors
+
+/// The Wan2.1 VAE config, as `vacekit convert` writes it into the .vkq header (official field names).
+public struct WanVAEConfig: Decodable, Sendable {
+    public var baseDim: Int
+    public var zDim: Int
+    public var latentsMean: [Float]
+    public var latentsStd: [Float]
+
+    enum CodingKeys: String, CodingKey {
+        case baseDim = "base_dim", zDim = "z_dim", latentsMean = "latents_mean", latentsStd = "latents_std"
+    }
+}
+
+/// The Wan2.1 causal video VAE (Wan2.1 `wan/modules/vae.py`, `WanVAE_`), 4× in time and 8× in space:
+///
+///     video [B,3,1+4k,H,W] ─ conv1 ─ downsamples (res, res, ↓2d, res, res, ↓3d, res, res, ↓3d, res, res)
+///       ─ middle (res, attn, res) ─ head (RMS, SiLU, conv → 2z) ─ conv1 (1×1×1) ─ μ ─ (μ − mean)/std ─▶ latent
+///     latent [B,z,1+k,H/8,W/8] ─ ·std + mean ─ conv2 (1×1×1) ─ decoder.conv1 ─ middle
+///       ─ upsamples (3 res, ↑3d, 3 res, ↑3d, 3 res, ↑2d, 3 res) ─ head (RMS, SiLU, conv → 3) ─ clamp ─▶ video
+///
+/// As the original, the encoder runs on chunks of frames — the first frame, then 4 at a time — and
+/// the decoder one latent frame at a time, each temporal convolution carrying the last frames of
+/// its input across chunks (`WanVAECache`): the result equals one whole-video pass, and memory is set
+/// by the frame size, not by the video length.
+public final class WanVAE: VideoAutoencoder {
+    public let config: WanVAEConfig
+    let backend: any Backend
+    let encoderIn, encoderHead: WanCausalConv
+    let encoderStages: [WanVAEStage]
+    let encoderMiddle: WanVAEMiddle
+    let encoderNorm: WanRMSNorm
+    let quant, postQuant: WanCausalConv
+    let decoderIn, decoderHead: WanCausalConv
+    let decoderMiddle: WanVAEMiddle
+    let decoderStages: [WanVAEStage]
+    let decoderNorm: WanRMSNorm
+    let mean, inverseStd, std: Tensor  // [1, z, 1, 1, 1]
+    /// Called at each stage's output (`encoder.conv1`, `encoder.downsamples.{i}`, `encoder.middle`,
+    /// `encoder.head`, `decoder.conv1`, `decoder.middle`, `decoder.upsamples.{i}`, `decoder.head`), once per
+    /// chunk: a validation hook, free when nil.
+    public var tap: Tap?
+
+    public var latentChannels: Int { config.zDim }
+    public var temporalFactor: Int { 4 }
+    public var spatialFactor: Int { 8 }
+
+    public init(weights: any WeightProvider, backend: any Backend) throws {
+        guard weights.family == "wan2.1-vae" else {
+            throw TensorError("WanVAE", "the file holds a \(weights.family) model, not the Wan2.1 VAE (family wan2.1-vae)")
+        }
+        config = try weights.config(WanVAEConfig.self)
+        self.backend = backend
+        let z = config.zDim
+        guard config.latentsMean.count == z, config.latentsStd.count == z, config.latentsStd.allSatisfy({ $0 > 0 }) else {
+            throw TensorError("WanVAE", "latents_mean / latents_std need \(z) values (std > 0)")
+        }
+        var slots = WanVAESlots()
+        encoderIn = try WanCausalConv("encoder.conv1", weights, backend, slots: &slots)
+        encoderStages = try Self.stages("encoder.downsamples", .down, weights, backend, &slots)
+        encoderMiddle = try WanVAEMiddle("encoder", weights, backend, slots: &slots)
+        encoderNorm = try WanRMSNorm("encoder.head.0.gamma", weights, backend)
+        encoderHead = try WanCausalConv("encoder.head.2", weights, backend, slots: &slots)
+        quant = try WanCausalConv("conv1", weights, backend, slots: &slots)
+        postQuant = try WanCausalConv("conv2", weights, backend, slots: &slots)
+        decoderIn = try WanCausalConv("decoder.conv1", weights, backend, slots: &slots)
+        decoderMiddle = try WanVAEMiddle("decoder", weights, backend, slots: &slots)
+        decoderStages = try Self.stages("decoder.upsamples", .up, weights, backend, &slots)
+        decoderNorm = try WanRMSNorm("decoder.head.0.gamma", weights, backend)
+        decoderHead = try WanCausalConv("decoder.head.2", weights, backend, slots: &slots)
+        guard quant.outChannels == 2 * z, postQuant.inChannels == z else {
+            throw TensorError("WanVAE", "conv1 gives \(quant.outChannels) channels and conv2 takes \(postQuant.inChannels); z_dim is \(z)")
+        }
+        let stats = [1, z, 1, 1, 1]
+        mean = try backend.tensor(config.latentsMean, Shape(stats))
+        std = try backend.tensor(config.latentsStd, Shape(stats))
+        inverseStd = try backend.tensor(config.latentsStd.map { 1 / $0 }, Shape(stats))
+    }
+
+    private static func stages(_ prefix: String, _ mode: WanResample.Mode, _ weights: any WeightProvider, _ backend: any Backend,
+                               _ slots: inout WanVAESlots) throws -> [WanVAEStage] {
+        var stages: [WanVAEStage] = []
+        while weights.contains("\(prefix).\(stages.count).residual.2.weight") || weights.contains("\(prefix).\(stages.count).resample.1.weight") {
+            stages.append(try WanVAEStage("\(prefix).\(stages.count)", mode, weights, backend, slots: &slots))
+        }
+        guard !stages.isEmpty else { throw TensorError("WanVAE", "no \(prefix).0 in the file") }
+        return stages
+    }
+
+    /// The pixel frames the first chunk and each later chunk of the encoder take.
+    static let encoderChunk = (first: 1, rest: 4)
+
+    // MARK: encode
+
+    /// video `[B, 3, 1+4k, H, W]` in [−1, 1] (H, W multiples of 8) → normalised posterior mean `[B, z, 1+k, H/8, W/8]`.
+    public func encode(_ video: Tensor) throws -> Tensor {
+        let s = video.shape
+        guard s.rank == 5, s[1] == 3 else { throw TensorError("WanVAE.encode", "video \(s): expected [B, 3, F, H, W]") }
+        guard s[2] % 4 == 1 else {
+            throw TensorError("WanVAE.encode", "video has \(s[2]) frames: the Wan VAE takes 4k+1 (e.g. \(max(1, (s[2] - 1) / 4 * 4 + 1)))")
+        }
+        guard s[3] % 8 == 0, s[4] % 8 == 0, s[3] > 0, s[4] > 0 else {
+            throw TensorError("WanVAE.encode", "video is \(s[4])×\(s[3]): width and height must be multiples of 8")
+        }
+        return try encode(video, chunks: Self.chunks(frames: s[2], first: Self.encoderChunk.first, rest: Self.encoderChunk.rest))
+    }
+
+    /// Encodes with the given chunking in time (frame ranges covering the video in order; the first
+    /// chunk must be 1 frame or the whole video, later ones multiples of 4) — for tests of the cache.
+    func encode(_ video: Tensor, chunks: [Range<Int>], cache: WanVAECache = WanVAECache()) throws -> Tensor {
+        let b = backend
+        var latents: [Tensor] = []
+        for chunk in chunks {
+            var x = try encoderIn(try b.slice(video, axis: 2, chunk), cache, on: b)
+            try tap?("encoder.conv1", x)
+            for (i, stage) in encoderStages.enumerated() {
+                x = try stage(x, cache, on: b)
+                try tap?("encoder.downsamples.\(i)", x)
+            }
+            x = try encoderMiddle(x, cache, on: b)
+            try tap?("encoder.middle", x)
+            x = try encoderHead(try b.unary(.silu, try encoderNorm(x, on: b)), cache, on: b)
+            try tap?("encoder.head", x)
+            let moments = try quant(x, cache, on: b)  // [B, 2z, t, h, w]: μ, log σ²
+            latents.append(try b.slice(moments, axis: 1, 0 ..< config.zDim))
+        }
+        let mu = latents.count == 1 ? latents[0] : try b.concat(latents, axis: 2)
+        return try b.binary(.mul, try b.binary(.sub, mu, mean), inverseStd)
+    }
+
+    // MARK: decode
+
+    /// latent `[B, z, F', H', W']` (normalised) → video `[B, 3, 1+4(F'−1), 8H', 8W']` clamped to [−1, 1].
+    public func decode(_ latent: Tensor, options: VAEDecodeOptions) throws -> Tensor {
+        try options.requireUnconditioned("the Wan2.1 VAE")
+        let s = latent.shape
+        guard s.rank == 5, s[1] == config.zDim, s[2] > 0, s[3] > 0, s[4] > 0 else {
+            throw TensorError("WanVAE.decode", "latent \(s): expected [B, \(config.zDim), F, H, W]")
+        }
+        if let tile = options.tile {
+            return try SpatialTiling(tile: tile, overlap: options.tileOverlap, factor: spatialFactor).decode(latent, on: backend) {
+                try self.decode($0, chunks: Self.chunks(frames: $0.shape[2], first: 1, rest: 1))
+            }
+        }
+        return try decode(latent, chunks: Self.chunks(frames: s[2], first: 1, rest: 1))
+    }
+
+    /// Decodes with the given chunking of latent frames — for tests of the cache.
+    func decode(_ latent: Tensor, chunks: [Range<Int>], cache: WanVAECache = WanVAECache()) throws -> Tensor {
+        let b = backend
+        let z = try postQuant(try b.binary(.add, try b.binary(.mul, latent, std), mean), cache, on: b)
+        var frames: [Tensor] = []
+        for chunk in chunks {
+            var x = try decoderIn(try b.slice(z, axis: 2, chunk), cache, on: b)
+            try tap?("decoder.conv1", x)
+            x = try decoderMiddle(x, cache, on: b)
+            try tap?("decoder.middle", x)
+            for (i, stage) in decoderStages.enumerated() {
+                x = try stage(x, cache, on: b)
+                try tap?("decoder.upsamples.\(i)", x)
+            }
+            x = try decoderHead(try b.unary(.silu, try decoderNorm(x, on: b)), cache, on: b)
+            try tap?("decoder.head", x)
+            frames.append(try b.unary(.clamp(-1, 1), x))
+        }
+        return frames.count == 1 ? frames[0] : try b.concat(frames, axis: 2)
+    }
+
+    /// `[0, first), then steps of `rest` up to `frames`.
+    static func chunks(frames: Int, first: Int, rest: Int) -> [Range<Int>] {
+        var out = [0 ..< min(first, frames)]
+        var start = out[0].upperBound
+        while start < frames {
+            out.append(start ..< min(start + rest, frames))
+            start += rest
+        }
+        return out
+    }
+}
