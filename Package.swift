@@ -59,6 +59,6 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
         // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
-        .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors"]),
+        .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors", "Media"]),
     ]
 )

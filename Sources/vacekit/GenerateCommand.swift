@@ -81,8 +81,10 @@ struct GenerateCommand: ParsableCommand {
 
         // 2. Media, brought to the grid, and the Video Condition Unit.
         report.stage("read inputs")
+        let readStart = Date()
         let inputs = try readInputs(task: vaceTask, requestedSize: requestedSize, extend: extendMode, margins: margins, report: report)
         let unit = try TaskBuilder.build(vaceTask, inputs.task)
+        report.seconds.append(("read inputs", Date().timeIntervalSince(readStart)))
 
         // 3. Models: checked against each other before any sampling.
         let backend = try DeviceOption.backend(device, activations: "f32")

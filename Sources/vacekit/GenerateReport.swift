@@ -61,8 +61,9 @@ final class GenerateReport {
             print(String(decoding: data, as: UTF8.self))
         }
         var lines = ["wrote \(output): \(frames) frames \(width)×\(height) at \(String(format: "%g", fps)) fps on \(backend)"]
-        lines += seconds.map { String(format: "  %-17@ %8.2f s", $0.0 as NSString, $0.1) }
-        lines.append(String(format: "  %-17@ %8.2f s, peak memory %@", "total" as NSString, total, Self.format(bytes: peak)))
+        func padded(_ s: String) -> String { s.padding(toLength: 18, withPad: " ", startingAt: 0) }
+        lines += seconds.map { "  " + padded($0.0) + String(format: "%8.2f s", $0.1) }
+        lines.append("  " + padded("total") + String(format: "%8.2f s, peak memory ", total) + Self.format(bytes: peak))
         write(lines.joined(separator: "\n") + "\n")
     }
 
