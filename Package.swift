@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "BackendConformance"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
         // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
