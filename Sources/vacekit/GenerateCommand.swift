@@ -62,6 +62,7 @@ struct GenerateCommand: ParsableCommand {
         }
         if textEmbeddings != nil && prompt != nil { throw GenerateError("--text-embeddings and --prompt: give one of them") }
         if textEmbeddings == nil && prompt == nil { throw GenerateError("give --text-embeddings F (tensors context, negative_context) or --prompt TEXT --text-encoder TEXT.vkq") }
+        if negativePrompt != nil && prompt == nil { throw GenerateError("--negative-prompt needs --prompt (with --text-embeddings, the negative text is the tensor negative_context)") }
         if prompt != nil && textEncoder == nil { throw GenerateError("--prompt needs --text-encoder TEXT.vkq (the converted umT5 encoder)") }
         if prompt != nil && Self.makeTextEncoder == nil {
             throw GenerateError("--prompt: the umT5 text encoder is not built yet in this build; give --text-embeddings F (tensors context, negative_context)")
