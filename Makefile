@@ -1,7 +1,7 @@
 # `make test` is the whole set-up and test run on a fresh Debian 12 machine with Swift installed.
 SWIFT ?= swift
 
-.PHONY: setup build test demo bench bench-gpu fixtures clean
+.PHONY: setup build test demo bench bench-vae bench-gpu fixtures clean
 
 setup:
 	@./scripts/setup
@@ -27,6 +27,10 @@ demo: setup
 # The measurements of BENCHMARKS.md (20–30 minutes; needs the reference venv for the PyTorch side).
 bench:
 	./scripts/bench-all
+
+# The Wan VAE decode and conv3d against diffusers (FRAMES=5 SIZE=416x240 by default).
+bench-vae:
+	./scripts/bench-vae
 
 # The Vulkan measurements on a machine with a GPU (MODEL=wan-q8.vkq PYTHON=python-with-cuda-torch).
 bench-gpu:

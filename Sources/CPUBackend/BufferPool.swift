@@ -9,6 +9,12 @@ final class BufferPool: @unchecked Sendable {
     /// Buffers kept for reuse beyond this are freed.
     let limitBytes: Int
 
+    /// Buffers above this many floats (64 MB) are allocated to size and given back to the system
+    /// when released: a video VAE's frame-sized activations would otherwise sit in the pool (and
+    /// in the resident set) long after their layer ran, and rounding them to a power of two would
+    /// waste up to half. Their page faults cost far less than the convolutions that fill them.
+    static let largeCount = 16 << 20
+
     init(limitBytes: Int = 4 << 30) { self.limitBytes = limitBytes }
 
     deinit {
@@ -20,6 +26,7 @@ final class BufferPool: @unchecked Sendable {
     }
 
     func take(_ count: Int) -> (UnsafeMutablePointer<Float>, capacity: Int) {
+        if count > Self.largeCount { return (UnsafeMutablePointer<Float>.allocate(capacity: count), count) }
         let size = Self.bucket(count)
         if let pointer = lock.withLock({ () -> UnsafeMutablePointer<Float>? in
             guard let pointer = free[size]?.popLast() else { return nil }
@@ -30,7 +37,7 @@ final class BufferPool: @unchecked Sendable {
     }
 
     func give(_ pointer: UnsafeMutablePointer<Float>, capacity: Int) {
-        let kept = lock.withLock { () -> Bool in
+        let kept = capacity <= Self.largeCount && lock.withLock { () -> Bool in
             guard cachedBytes + capacity * 4 <= limitBytes else { return false }
             free[capacity, default: []].append(pointer)
             cachedBytes += capacity * 4

@@ -1,13 +1,72 @@
+import CKernels
 import Tensors
 
 extension CPUBackend {
-    /// Conv3d as im2col + sgemm, one output frame and a band of output rows at a time, so the column
-    /// buffer stays near 32 M floats whatever the video size.
+    /// Conv3d on GEMMs. Stride 1 (every conv of the VAE decoders, most of the encoders): the kernel is
+    /// split into its kT temporal taps, each input frame's columns are gathered once per band of rows
+    /// and multiplied into every output frame that tap reaches (kT accumulating GEMMs), so no frame is
+    /// gathered twice. Strided convs gather per output frame (`conv3dPerFrame`). The column buffer
+    /// stays near 16 M floats whatever the video size.
     public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
-        try profiler.measure("conv3d") { try conv3dImpl(x, weight, bias: bias, o) }
+        try profiler.measure("conv3d") {
+            o.stride == (1, 1, 1) && o.dilation == (1, 1, 1) ? try conv3dByTaps(x, weight, bias: bias, o) : try conv3dPerFrame(x, weight, bias: bias, o)
+        }
     }
 
-    private func conv3dImpl(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
+    private func conv3dByTaps(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
+        let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
+        let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+        let (outChannels, kt, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3], weight.shape[4])
+        let (tOut, hOut, wOut) = (outShape[2], outShape[3], outShape[4])
+        let input = try values(x, "conv3d"), kernel = try values(weight, "conv3d")
+        let biasValues = try bias.map { try values($0, "conv3d") }
+        let (out, buffer) = allocate(Shape([b, outChannels, tOut, hOut, wOut]))
+        let planeOut = hOut * wOut, depth = c * kh * kw
+        let paddedFrames = t + o.temporalPadding.before + o.temporalPadding.after
+
+        // The kernel as [O, (dt, C, kh, kw)]: output frame t·'s K runs over the column slots of padded
+        // frames t'…t'+kT−1, which lie next to each other, so one GEMM covers all temporal taps.
+        let stacked = HostBuffer(count: outChannels * kt * depth, pool: pool)
+        for oc in 0 ..< outChannels {
+            for ci in 0 ..< c {
+                for dt in 0 ..< kt {
+                    let source = ((oc * c + ci) * kt + dt) * kh * kw, target = (oc * kt + dt) * depth + ci * kh * kw
+                    for r in 0 ..< kh * kw { stacked.pointer[target + r] = kernel[source + r] }
+                }
+            }
+        }
+        // Slots of [C·kh·kw, rows·W'] per padded frame, in a band of rows small enough for ~16 M floats.
+        let band = max(1, min(hOut, (16 << 20) / max(depth * wOut * paddedFrames, 1)))
+        let columns = HostBuffer(count: paddedFrames * depth * band * wOut, pool: pool)
+        let col = SharedPointer(columns.pointer), source = SharedPointer(UnsafeMutablePointer(mutating: input.baseAddress!))
+        for batch in 0 ..< b {
+            for row0 in stride(from: 0, to: hOut, by: band) {
+                let rows = min(band, hOut - row0), n = rows * wOut, slot = depth * n
+                for p in 0 ..< paddedFrames {
+                    var frame = p - o.temporalPadding.before
+                    if o.temporalPadMode == .replicate { frame = min(max(frame, 0), t - 1) }
+                    let target = col.pointer + p * slot
+                    guard frame >= 0, frame < t else { target.update(repeating: 0, count: slot); continue }
+                    let planeIn = source.pointer + (batch * c * t + frame) * h * w  // channel 0 of the frame
+                    parallelRanges(c, minChunk: max(1, c / 8)) { channels in
+                        vk_im2col_frame(planeIn, t * h * w, Int32(h), Int32(w), Int32(kh), Int32(kw), Int32(o.padding.h), Int32(o.padding.w),
+                                        Int32(row0), Int32(rows), Int32(wOut), Int32(channels.lowerBound), Int32(channels.upperBound), target)
+                    }
+                }
+                for frame in 0 ..< tOut {
+                    let target = buffer.pointer + (batch * outChannels * tOut + frame) * planeOut + row0 * wOut
+                    BLAS.sgemm(m: outChannels, n: n, k: kt * depth, a: stacked.pointer, lda: kt * depth,
+                               b: columns.pointer + frame * slot, ldb: n, c: target, ldc: tOut * planeOut)
+                    if let biasValues {
+                        for oc in 0 ..< outChannels { addBias(target + oc * tOut * planeOut, n, biasValues[oc]) }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private func conv3dPerFrame(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
         let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
         let (outChannels, kt, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3], weight.shape[4])
@@ -51,5 +110,9 @@ extension CPUBackend {
             }
         }
         return out
+    }
+
+    private func addBias(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ value: Float) {
+        for i in 0 ..< n { row[i] += value }
     }
 }

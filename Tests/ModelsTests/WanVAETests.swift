@@ -62,8 +62,10 @@ import VKQ
 
         let latent = try Self.normalisedDecodeInput(vae, backend)
         let perFrame = try backend.floats(try vae.decode(latent))
-        let wholeDecode = try backend.floats(try vae.decode(latent, chunks: [0 ..< 3]))
-        let pairs = try backend.floats(try vae.decode(latent, chunks: [0 ..< 1, 1 ..< 3]))
+        let wholeDecode = try backend.floats(try vae.decode(latent, chunks: [0 ..< 3], split: false))
+        let pairs = try backend.floats(try vae.decode(latent, chunks: [0 ..< 1, 1 ..< 3], split: false))
+        let unsplit = try backend.floats(try vae.decode(latent, chunks: WanVAE.chunks(frames: 3, first: 1, rest: 1), split: false))
+        #expect(try ErrorMetric.compare(unsplit, perFrame, what: "frame split").relativeL2 <= 1e-6)
         #expect(try ErrorMetric.compare(wholeDecode, perFrame, what: "decode").relativeL2 <= 1e-6)
         #expect(try ErrorMetric.compare(pairs, perFrame, what: "decode").relativeL2 <= 1e-6)
     }

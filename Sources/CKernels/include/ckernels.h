@@ -182,4 +182,12 @@ size_t vk_attention_scratch_bytes(const vk_attention *a);
 /// Items [i0, i1) from the packed keys and values at a level (portable: plain C tiles, for CPUs without
 /// AVX2 and for the tests); items write disjoint rows of out.
 void vk_attention_run(const vk_attention *a, const float *packed, int i0, int i1, int level, void *scratch);
+// MARK: - conv3d column gathering
+
+/// For channels [c0, c1) of one input frame `src` (channel c at src + c·channel_stride, [H][W] each): the columns of a stride-1 convolution
+/// with a kh×kw kernel and zero padding (pad_h, pad_w), for output rows [row0, row0 + rows) of width
+/// w_out. dst[((c·kh + dy)·kw + dx)][y·w_out + x] = src[c][row0 + y + dy − pad_h][x + dx − pad_w] (0 outside).
+void vk_im2col_frame(const float *src, size_t channel_stride, int H, int W, int kh, int kw, int pad_h, int pad_w,
+                     int row0, int rows, int w_out, int c0, int c1, float *dst);
+
 #endif

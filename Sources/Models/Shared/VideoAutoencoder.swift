@@ -18,10 +18,19 @@ public protocol VideoAutoencoder: AnyObject {
     /// latent `[B, C, F', H', W']` (normalised) → video `[B, 3, F, H, W]` (Wan: clamped to [−1, 1]; LTX: as
     /// the reference pipeline returns it).
     func decode(_ latent: Tensor, options: VAEDecodeOptions) throws -> Tensor
+
+    /// The same decode, handing the video to `frames` a chunk of frames at a time `[B, 3, f, H, W]`, in
+    /// order, so that a caller writing them out never holds the whole video.
+    func decode(_ latent: Tensor, options: VAEDecodeOptions, frames: (Tensor) throws -> Void) throws
 }
 
 extension VideoAutoencoder {
     public func decode(_ latent: Tensor) throws -> Tensor { try decode(latent, options: VAEDecodeOptions()) }
+
+    /// Default: one chunk, the whole video.
+    public func decode(_ latent: Tensor, options: VAEDecodeOptions, frames: (Tensor) throws -> Void) throws {
+        try frames(try decode(latent, options: options))
+    }
 }
 
 /// Options of a decode. Only timestep-conditioned decoders (LTX-Video 0.9.1+) take `timestep`,

@@ -76,6 +76,9 @@ public final class WanVAE: VideoAutoencoder {
         mean = try backend.tensor(config.latentsMean, Shape(stats))
         std = try backend.tensor(config.latentsStd, Shape(stats))
         inverseStd = try backend.tensor(config.latentsStd.map { 1 / $0 }, Shape(stats))
+        // Every weight is now on the backend (f16 convolutions widened to f32 on the CPU): the file's
+        // pages need not stay resident as well.
+        weights.evict(prefix: "")
     }
 
     private static func stages(_ prefix: String, _ mode: WanResample.Mode, _ weights: any WeightProvider, _ backend: any Backend,
@@ -134,10 +137,8 @@ public final class WanVAE: VideoAutoencoder {
     /// latent `[B, z, F', H', W']` (normalised) → video `[B, 3, 1+4(F'−1), 8H', 8W']` clamped to [−1, 1].
     public func decode(_ latent: Tensor, options: VAEDecodeOptions) throws -> Tensor {
         try options.requireUnconditioned("the Wan2.1 VAE")
+        try checkLatent(latent)
         let s = latent.shape
-        guard s.rank == 5, s[1] == config.zDim, s[2] > 0, s[3] > 0, s[4] > 0 else {
-            throw TensorError("WanVAE.decode", "latent \(s): expected [B, \(config.zDim), F, H, W]")
-        }
         if let tile = options.tile {
             return try SpatialTiling(tile: tile, overlap: options.tileOverlap, factor: spatialFactor).decode(latent, on: backend) {
                 try self.decode($0, chunks: Self.chunks(frames: $0.shape[2], first: 1, rest: 1))
@@ -146,25 +147,60 @@ public final class WanVAE: VideoAutoencoder {
         return try decode(latent, chunks: Self.chunks(frames: s[2], first: 1, rest: 1))
     }
 
+    /// Streams the decoded frames (1, then 4 per latent frame) to `frames`; untiled only.
+    public func decode(_ latent: Tensor, options: VAEDecodeOptions, frames: (Tensor) throws -> Void) throws {
+        guard options.tile == nil else { return try frames(try decode(latent, options: options)) }
+        try options.requireUnconditioned("the Wan2.1 VAE")
+        try checkLatent(latent)
+        try decode(latent, chunks: Self.chunks(frames: latent.shape[2], first: 1, rest: 1), cache: WanVAECache(), frames: frames)
+    }
+
+    private func checkLatent(_ latent: Tensor) throws {
+        let s = latent.shape
+        guard s.rank == 5, s[1] == config.zDim, s[2] > 0, s[3] > 0, s[4] > 0 else {
+            throw TensorError("WanVAE.decode", "latent \(s): expected [B, \(config.zDim), F, H, W]")
+        }
+    }
+
     /// Decodes with the given chunking of latent frames — for tests of the cache.
-    func decode(_ latent: Tensor, chunks: [Range<Int>], cache: WanVAECache = WanVAECache()) throws -> Tensor {
+    func decode(_ latent: Tensor, chunks: [Range<Int>], cache: WanVAECache = WanVAECache(), split: Bool = true) throws -> Tensor {
+        var frames: [Tensor] = []
+        try decode(latent, chunks: chunks, cache: cache, split: split) { frames.append($0) }
+        return frames.count == 1 ? frames[0] : try backend.concat(frames, axis: 2)
+    }
+
+    private func decode(_ latent: Tensor, chunks: [Range<Int>], cache: WanVAECache, split: Bool = true, frames: (Tensor) throws -> Void) throws {
         let b = backend
         let z = try postQuant(try b.binary(.add, try b.binary(.mul, latent, std), mean), cache, on: b)
-        var frames: [Tensor] = []
         for chunk in chunks {
             var x = try decoderIn(try b.slice(z, axis: 2, chunk), cache, on: b)
             try tap?("decoder.conv1", x)
             x = try decoderMiddle(x, cache, on: b)
             try tap?("decoder.middle", x)
-            for (i, stage) in decoderStages.enumerated() {
-                x = try stage(x, cache, on: b)
-                try tap?("decoder.upsamples.\(i)", x)
-            }
-            x = try decoderHead(try b.unary(.silu, try decoderNorm(x, on: b)), cache, on: b)
-            try tap?("decoder.head", x)
-            frames.append(try b.unary(.clamp(-1, 1), x))
+            try decodeStages(x, from: 0, cache, split: split, frames: frames)
         }
-        return frames.count == 1 ? frames[0] : try b.concat(frames, axis: 2)
+    }
+
+    /// `decoder.upsamples[i...]` and the head. Each temporal upsampling doubles the frames of a chunk;
+    /// every later stage is exact on any split in time (causal convs carry their cache, the rest is
+    /// per frame), so with `split` the frames go on one at a time: the activations held are those of
+    /// one frame at each resolution, not of four.
+    private func decodeStages(_ input: Tensor, from first: Int, _ cache: WanVAECache, split: Bool, frames: (Tensor) throws -> Void) throws {
+        let b = backend
+        var x = input
+        for i in first ..< decoderStages.count {
+            if split && x.shape[2] > 1 {
+                for frame in 0 ..< x.shape[2] {
+                    try decodeStages(try b.slice(x, axis: 2, frame ..< frame + 1), from: i, cache, split: split, frames: frames)
+                }
+                return
+            }
+            x = try decoderStages[i](x, cache, on: b)
+            try tap?("decoder.upsamples.\(i)", x)
+        }
+        x = try decoderHead(try b.unary(.silu, try decoderNorm(x, on: b)), cache, on: b)
+        try tap?("decoder.head", x)
+        try frames(try b.unary(.clamp(-1, 1), x))
     }
 
     /// `[0, first), then steps of `rest` up to `frames`.
