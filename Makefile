@@ -14,12 +14,15 @@ test: setup
 	$(SWIFT) test --skip-build
 
 # Converts the bundled demo model (Tests/Fixtures/wan_vace) to q8 and checks it against diffusers' outputs.
+# Then generates out/demo.mp4 with the bundled tiny random models (models/demo) from demo/.
 demo: setup
 	$(SWIFT) build -c release --product vacekit
 	mkdir -p out
 	.build/release/vacekit convert Tests/Fixtures/wan_vace/official/diffusion_pytorch_model.safetensors -o out/demo-wan-vace-q8.vkq --group 32 --quiet
 	.build/release/vacekit verify out/demo-wan-vace-q8.vkq
 	.build/release/vacekit validate --model out/demo-wan-vace-q8.vkq --reference Tests/Fixtures/reference/wan_vace_forward.safetensors --bound 3e-2
+	# An inpainting run with a reference image, files to out/demo.mp4 (tiny random models: the video is noise).
+	.build/release/vacekit generate --model models/demo/wan-vace-tiny-random.vkq --vae models/demo/wan-vae-tiny-random.vkq --task inpaint --video demo/clip --mask demo/mask.png --ref demo/ref.png --text-embeddings models/demo/text-embeddings.safetensors --steps 10 --output out/demo.mp4
 
 # The measurements of BENCHMARKS.md (20–30 minutes; needs the reference venv for the PyTorch side).
 bench:

@@ -41,12 +41,17 @@ let package = Package(
         .target(name: "TextTokenizers", dependencies: ["Tensors", "CSentencePiece"]),
         // Models are written against the Backend protocol only (../shared/specs/style.md).
         .target(name: "Models", dependencies: ["Tensors"]),
+        // The VCU, task builders, samplers and the generation loop: models and tensors only, never a backend.
+        .target(name: "Pipeline", dependencies: ["Models", "Tensors"]),
+        // Backend choice and fallback (CPU, Vulkan), shared by the CLI and library users.
+        .target(name: "Runtime", dependencies: ["Tensors", "CPUBackend", "VulkanBackend"]),
         // The op table and float64 references every backend's tests run (test support, not shipped).
         .target(name: "BackendConformance", dependencies: ["Tensors", "VKQ"]),
         .executableTarget(
             name: "vacekit",
             dependencies: [
                 "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "TextTokenizers",
+                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "Pipeline", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -56,9 +61,12 @@ let package = Package(
         .testTarget(name: "CPUBackendTests", dependencies: ["CPUBackend", "BackendConformance"]),
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
         // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
         .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors"]),
         .testTarget(name: "TextEncoderTests", dependencies: ["Models", "TextTokenizers", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
+        .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors", "Media"]),
     ]
 )

@@ -1,30 +1,17 @@
 import ArgumentParser
-import CPUBackend
 import Foundation
 import Models
+import Runtime
 import Tensors
-import VulkanBackend
 
-/// `--device cpu | vulkan | vulkan:N` (and VACEKIT_DEVICE for the Vulkan device name or index).
-/// Without the flag: the first Vulkan GPU (discrete, then integrated); lavapipe and "no driver" fall
-/// back to the CPU backend with a one-line notice, because the CPU backend is faster than a CPU Vulkan.
+/// `--device cpu | vulkan | vulkan:N` (and VACEKIT_DEVICE for the Vulkan device name or index), chosen
+/// by the Runtime target; the command line prints its fallback notice.
 enum DeviceOption {
     static func backend(_ option: String?, activations: String) throws -> any Backend {
-        switch option {
-        case "cpu":
-            return CPUBackend()
-        case nil:
-            return VulkanBackendFactory.automatic(activations: activations)
-        case let value? where value == "vulkan" || value.hasPrefix("vulkan:"):
-            return try VulkanBackendFactory.make(selector: value == "vulkan" ? nil : String(value.dropFirst(7)), activations: activations)
-        case let value?:
-            throw DeviceError("--device \(value): use cpu, vulkan or vulkan:N")
-        }
+        let choice = try BackendChoice.make(try DeviceRequest(parsing: option), activations: activations == "f16" ? .f16 : .f32)
+        if let notice = choice.notice { FileHandle.standardError.write(Data("vacekit: \(notice)\n".utf8)) }
+        return choice.backend
     }
-}
-
-enum CPUBackendChoice {
-    static func make() -> any Backend { CPUBackend() }
 }
 
 struct DeviceError: Error, CustomStringConvertible {

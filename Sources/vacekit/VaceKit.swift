@@ -11,6 +11,11 @@ struct VaceKit: ParsableCommand {
     /// Errors of VaceKit's own modules already say what went wrong and where: print them as one line
     /// (exit 1). Argument errors keep ArgumentParser's usage output.
     static let ownModules = ["Checkpoints.", "VKQ.", "Media.", "VulkanBackend.", "CPUBackend.", "Tensors.", "Models.", "TextTokenizers.", "vacekit."]
+        subcommands: [ConvertCommand.self, InspectCommand.self, VerifyCommand.self, ForwardCommand.self, VAECommand.self, ValidateCommand.self, BenchCommand.self, DevicesCommand.self, GenerateCommand.self])
+
+    /// Errors of VaceKit's own modules already say what went wrong and where: print them as one line
+    /// (exit 1). Argument errors keep ArgumentParser's usage output.
+    static let ownModules = ["Checkpoints.", "VKQ.", "Media.", "VulkanBackend.", "CPUBackend.", "Tensors.", "Models.", "Pipeline.", "Runtime.", "vacekit."]
 
     static func main() {
         let arguments = ConvertCommand.normalize(Array(CommandLine.arguments.dropFirst()))

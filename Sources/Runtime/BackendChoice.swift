@@ -1,0 +1,64 @@
+import CPUBackend
+import Foundation
+import Tensors
+import VulkanBackend
+
+/// Which backend runs a model: `cpu`, `vulkan` (the automatic device order or VACEKIT_DEVICE), `vulkan:N`
+/// / `vulkan:NAME`, or nil for the automatic choice. The command line and library users share this, so a
+/// program embedding VaceKit picks devices exactly as `vacekit` does.
+public enum DeviceRequest: Equatable, Sendable {
+    case automatic
+    case cpu
+    case vulkan(selector: String?)
+
+    /// Parses the value of `--device` (nil: automatic).
+    public init(parsing value: String?) throws {
+        switch value {
+        case nil: self = .automatic
+        case "cpu": self = .cpu
+        case "vulkan": self = .vulkan(selector: nil)
+        case let v? where v.hasPrefix("vulkan:") && v.count > 7: self = .vulkan(selector: String(v.dropFirst(7)))
+        case let v?: throw RuntimeError("--device \(v): use cpu, vulkan or vulkan:N")
+        }
+    }
+}
+
+/// Activation precision of the Vulkan backend (the CPU backend computes in f32).
+public enum ActivationPrecision: String, Sendable { case f32, f16 }
+
+/// The backend for a request, and a notice when the automatic choice fell back to the CPU.
+public enum BackendChoice {
+    /// - Returns: the backend, and a one-line notice to show the user when a fallback happened.
+    public static func make(_ request: DeviceRequest, activations: ActivationPrecision = .f32) throws -> (backend: any Backend, notice: String?) {
+        switch request {
+        case .cpu:
+            return (CPUBackend(), nil)
+        case let .vulkan(selector):
+            let device = try selector.map { try VulkanDevice(selector: DeviceSelector(parsing: $0)) } ?? VulkanDevice()
+            return (try VulkanBackend(device: device, activations: activations == .f16 ? .f16 : .f32), nil)
+        case .automatic:
+            return automatic(activations: activations)
+        }
+    }
+
+    /// A discrete, integrated or virtual GPU through Vulkan; otherwise (only a CPU Vulkan such as lavapipe,
+    /// or no driver at all) the CPU backend, which is far faster than a CPU Vulkan.
+    static func automatic(activations: ActivationPrecision) -> (backend: any Backend, notice: String?) {
+        do {
+            let device = try VulkanDevice()
+            switch device.capabilities.deviceType {
+            case .discreteGPU, .integratedGPU, .virtualGPU:
+                return (try VulkanBackend(device: device, activations: activations == .f16 ? .f16 : .f32), nil)
+            default:
+                return (CPUBackend(), "no GPU found (only \(device.capabilities.name)); using the CPU backend")
+            }
+        } catch {
+            return (CPUBackend(), "no Vulkan device (\(error)); using the CPU backend")
+        }
+    }
+}
+
+public struct RuntimeError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
