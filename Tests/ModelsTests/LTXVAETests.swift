@@ -31,4 +31,30 @@ import VKQ
         print("LTX VAE 0.9 (\(layout)) f32: encode relative L2 \(encodeError), decode \(decodeError)")
         #expect(encodeError <= 1e-5 && decodeError <= 1e-5)
     }
+
+    /// The reference decode options of a 0.9.1 / 0.9.5 case: its timestep and noise scale, the recorded
+    /// latent noise and every recorded decoder noise map.
+    static func options(_ r: [String: (values: [Float], shape: [Int])], case name: String, on b: any Backend) throws -> VAEDecodeOptions {
+        let (t, s): (Float, Float) = name == "decoded" ? (0.05, 0.025) : (0.2, 0)
+        var noise: [String: Tensor] = [:]
+        for key in r.keys where key == "decode_noise" || key.hasPrefix("decoder_noise.") { noise[key] = try tensor(r, key, on: b) }
+        return VAEDecodeOptions(timestep: t, noiseScale: s, noise: noise)
+    }
+
+    @Test(arguments: [("0.9.1", "official"), ("0.9.1", "diffusers"), ("0.9.5", "official"), ("0.9.5", "diffusers")])
+    func timestepConditionedVAEsMatchDiffusers(version: String, layout: String) throws {
+        let b = CPUBackend()
+        let r = try LTXVAEFixtures.reference(version)
+        let weights = try LTXVAEFixtures.vae(version, layout)
+        #expect(weights.family == "ltx-video-vae-\(version)")
+        let vae = try LTXVAE(weights: weights, backend: b)
+        let encodeError = try Self.error(try vae.encode(try Self.tensor(r, "encode_input", on: b)), r["latents_normalized"]!, on: b)
+        var errors = [encodeError]
+        for name in ["decoded", "decoded_t02_s0"] {
+            let out = try vae.decode(try Self.tensor(r, "decode_input", on: b), options: try Self.options(r, case: name, on: b))
+            errors.append(try Self.error(out, r[name]!, on: b))
+        }
+        print("LTX VAE \(version) (\(layout)) f32: encode relative L2 \(errors[0]), decode t=0.05 s=0.025 \(errors[1]), t=0.2 s=0 \(errors[2])")
+        #expect(errors.allSatisfy { $0 <= 1e-5 }, "\(errors)")
+    }
 }
