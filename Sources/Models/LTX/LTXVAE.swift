@@ -16,10 +16,10 @@ public final class LTXVAE: VideoAutoencoder {
     /// Called with each stage's output (per chunk of frames): `encoder.conv_in`, `encoder.down_blocks.{i}`,
     /// `encoder.conv_out`, `decoder.conv_in`, `decoder.up_blocks.{i}`, `decoder.conv_out`.
     public var tap: Tap?
-    /// Pixel frames per encoder chunk after the first frame (a multiple of 8).
-    public var encodeChunkFrames = 8
-    /// Latent frames per decoder chunk.
-    public var decodeChunkFrames = 1
+    /// Pixel frames per encoder chunk after the first frame (a multiple of 8); nil: the whole video at once.
+    public var encodeChunkFrames: Int? = 8
+    /// Latent frames per decoder chunk; nil: the whole latent at once.
+    public var decodeChunkFrames: Int? = 1
 
     let backend: any Backend
     let encoderIn, encoderOut, decoderIn, decoderOut: LTXConv
@@ -105,11 +105,15 @@ public final class LTXVAE: VideoAutoencoder {
         guard s[3] % 32 == 0, s[4] % 32 == 0, s[3] > 0, s[4] > 0 else {
             throw TensorError("LTXVAE.encode", "video is \(s[3])×\(s[4]): height and width must be multiples of 32")
         }
-        guard encodeChunkFrames > 0, encodeChunkFrames % 8 == 0 else { throw TensorError("LTXVAE.encode", "chunk of \(encodeChunkFrames) frames: must be a multiple of 8") }
+        if let chunk = encodeChunkFrames, chunk <= 0 || chunk % 8 != 0 {
+            throw TensorError("LTXVAE.encode", "chunk of \(chunk) frames: must be a positive multiple of 8")
+        }
         let run = LTXVAERun(backend: b, batch: s[0], tap: tap)
         var starts = [0]
-        var next = 1
-        while next < s[2] { starts.append(next); next += encodeChunkFrames }
+        if let chunk = encodeChunkFrames {
+            var next = 1
+            while next < s[2] { starts.append(next); next += chunk }
+        }
         var out: [Tensor] = []
         for (k, start) in starts.enumerated() {
             let end = k + 1 < starts.count ? starts[k + 1] : s[2]
@@ -148,7 +152,7 @@ public final class LTXVAE: VideoAutoencoder {
             throw TensorError("LTXVAE.decode", "latent \(s): expected [B, \(c.latentChannels), F, H, W]")
         }
         guard options.tile == nil else { throw TensorError("LTXVAE.decode", "--vae-tile: spatial tiling is not implemented for the LTX-Video VAE") }
-        guard decodeChunkFrames > 0 else { throw TensorError("LTXVAE.decode", "chunk of \(decodeChunkFrames) latent frames") }
+        if let chunk = decodeChunkFrames, chunk <= 0 { throw TensorError("LTXVAE.decode", "chunk of \(chunk) latent frames") }
         var z = latent
         var scaled: Float?
         var maps: [String: Tensor] = [:]
@@ -176,7 +180,7 @@ public final class LTXVAE: VideoAutoencoder {
         var out: [Tensor] = []
         var start = 0
         while start < s[2] {
-            let end = min(start + decodeChunkFrames, s[2])
+            let end = min(start + (decodeChunkFrames ?? s[2]), s[2])
             if let v = try decodeChunk(try Frames.take(z, start ..< end, on: b)!, last: end == s[2], run) { out.append(v) }
             start = end
         }
