@@ -55,7 +55,10 @@ V095 = dict(in_channels=3, out_channels=3, latent_channels=LATENT, block_out_cha
             downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
             upsample_residual=(True, True, True), upsample_factor=(2, 2, 2), timestep_conditioning=True,
             patch_size=4, patch_size_t=1, resnet_norm_eps=1e-6, scaling_factor=1.0, encoder_causal=True,
-            decoder_causal=False)
+            decoder_causal=False,
+            # Given explicitly as in the released config: diffusers' default counts every downsampler as
+            # spatiotemporal (4 x 2^4 = 64), but one is spatial-only and one temporal-only.
+            spatial_compression_ratio=32, temporal_compression_ratio=8)
 
 
 def ours_config(version: str, cfg: dict) -> dict:
@@ -215,13 +218,23 @@ def make(version: str, cfg: dict, seed: int) -> dict:
     eps = torch.randn(z_norm.shape, generator=g)                      # decode_noise
     out = {"encode_input": video, "posterior_mean": post.mean, "latents_normalized": (post.mean - lm) / ls,
            "decode_input": z_norm, "decode_noise": eps}
-    cases = {"decoded": (0.05, 0.025), "decoded_t02_s0": (0.2, 0.0)}
+    cases = {"decoded": (0.05, 0.025), "decoded_t02_s0": (0.2, 0.0)}  # (decode_timestep, decode_noise_scale)
     maps = None
     for case, (t, s) in cases.items():
         z = (z_norm * (1 - s) + eps * s) * ls + lm
         with RecordedNoise(vae, version, seed + 3, replay=maps) as rec:
             out[case] = vae.decode(z, temb=torch.tensor([t]), return_dict=False)[0]
         maps = rec.maps
+    if version == "0.9.5":
+        # Spatial tiling as diffusers does it: 64-pixel tiles every 32 pixels (overlap 32), on a 96x128 frame.
+        z_tiles = torch.randn(1, LATENT, 2, 3, 4, generator=g)
+        raw = z_tiles * ls + lm
+        out["tiles_input"] = z_tiles
+        out["decoded_untiled"] = vae.decode(raw, temb=torch.tensor([0.05]), return_dict=False)[0]
+        vae.enable_tiling(tile_sample_min_height=64, tile_sample_min_width=64, tile_sample_stride_height=32,
+                          tile_sample_stride_width=32)
+        out["decoded_tiled"] = vae.decode(raw, temb=torch.tensor([0.05]), return_dict=False)[0]
+        vae.disable_tiling()
     for name, m in (maps or {}).items():
         out["decoder_noise." + name[len("decoder."):]] = m
     save_safetensors(os.path.join(root, "reference.safetensors"), out)

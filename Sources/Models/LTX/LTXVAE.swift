@@ -151,7 +151,11 @@ public final class LTXVAE: VideoAutoencoder {
         guard s.rank == 5, s[1] == c.latentChannels, s[2] > 0, s[3] > 0, s[4] > 0 else {
             throw TensorError("LTXVAE.decode", "latent \(s): expected [B, \(c.latentChannels), F, H, W]")
         }
-        guard options.tile == nil else { throw TensorError("LTXVAE.decode", "--vae-tile: spatial tiling is not implemented for the LTX-Video VAE") }
+        if let tile = options.tile {
+            guard tile > 0, tile % 32 == 0, options.tileOverlap >= 0, options.tileOverlap % 32 == 0, options.tileOverlap < tile else {
+                throw TensorError("LTXVAE.decode", "--vae-tile \(tile) / --vae-tile-overlap \(options.tileOverlap): both multiples of 32 pixels, the overlap smaller than the tile")
+            }
+        }
         if let chunk = decodeChunkFrames, chunk <= 0 { throw TensorError("LTXVAE.decode", "chunk of \(chunk) latent frames") }
         var z = latent
         var scaled: Float?
@@ -176,12 +180,19 @@ public final class LTXVAE: VideoAutoencoder {
             }
         }
         z = try b.binary(.add, try b.binary(.mul, z, latentStd), latentMean)
-        let run = LTXVAERun(backend: b, batch: s[0], scaledTimestep: scaled, noise: maps, tap: tap)
+        guard let tile = options.tile else { return try decodeRegion(z, scaledTimestep: scaled, noise: maps) }
+        return try decodeTiled(z, scaledTimestep: scaled, noise: maps, tile: tile / 32, overlap: options.tileOverlap / 32)
+    }
+
+    /// The decoder on a (raw) latent, in chunks of `decodeChunkFrames` latent frames.
+    func decodeRegion(_ z: Tensor, scaledTimestep: Float?, noise: [String: Tensor]) throws -> Tensor {
+        let b = backend, frames = z.shape[2]
+        let run = LTXVAERun(backend: b, batch: z.shape[0], scaledTimestep: scaledTimestep, noise: noise, tap: tap)
         var out: [Tensor] = []
         var start = 0
-        while start < s[2] {
-            let end = min(start + (decodeChunkFrames ?? s[2]), s[2])
-            if let v = try decodeChunk(try Frames.take(z, start ..< end, on: b)!, last: end == s[2], run) { out.append(v) }
+        while start < frames {
+            let end = min(start + (decodeChunkFrames ?? frames), frames)
+            if let v = try decodeChunk(try Frames.take(z, start ..< end, on: b)!, last: end == frames, run) { out.append(v) }
             start = end
         }
         return out.count == 1 ? out[0] : try b.concat(out, axis: 2)
