@@ -36,7 +36,7 @@ struct EditedConfig: WeightProvider {
     }
 
     /// Chunked in time == whole video, in both directions, for each version (25 frames: first + 3 chunks
-    /// of 8; 4 latent frames decoded 1, 3 or all at a time).
+    /// of 8; 4 latent frames decoded 1, 3 or all at a time; convs one output frame per call).
     @Test(arguments: ["0.9", "0.9.1", "0.9.5"])
     func chunkedEqualsWhole(version: String) throws {
         let b = CPUBackend()
@@ -57,6 +57,11 @@ struct EditedConfig: WeightProvider {
             vae.decodeChunkFrames = chunk
             worst = max(worst, ModelFixtures.relativeL2(try b.floats(try vae.decode(latent, options: options)), decoded))
         }
+        // One output frame per conv call (the workspace bound at its smallest), chunked and whole.
+        vae.convWorkspaceElements = 1
+        worst = max(worst, ModelFixtures.relativeL2(try b.floats(try vae.decode(latent, options: options)), decoded))
+        vae.encodeChunkFrames = nil
+        worst = max(worst, ModelFixtures.relativeL2(try b.floats(try vae.encode(video)), whole))
         print("LTX VAE \(version): chunked vs whole, worst relative L2 \(worst)")
         #expect(worst <= 1e-6)
     }

@@ -13,6 +13,8 @@ final class StreamState {
     var pending: [String: Tensor] = [:]
     /// Layers that have seen their first frame (their front padding is done).
     var started: Set<String> = []
+    /// The largest conv workspace (elements) one conv call may need (see `LTXConv`).
+    var workspaceElements = 32 << 20
 }
 
 enum Frames {
@@ -101,8 +103,17 @@ struct LTXConv {
             state.pending[name] = all
             return nil
         }
-        let window = try Frames.take(all, 0 ..< (outputs - 1) * stride.t + k, on: b)!
         state.pending[name] = last ? nil : try Frames.take(all, outputs * stride.t ..< n, on: b)
-        return try b.conv3d(window, weight, bias: bias, options)                                   // [B, O, outputs, H', W']
+        // A few output frames per call: a conv's workspace grows with the frames it computes at once (an
+        // im2col of C·k³ × frames × H'·W'), so the frames per call are held to the state's workspace.
+        let perFrame = weight.shape[1] * weight.shape[2] * weight.shape[3] * weight.shape[4] * (all.shape[3] / stride.h) * (all.shape[4] / stride.w)
+        let group = max(1, min(outputs, state.workspaceElements / max(perFrame, 1)))
+        var parts: [Tensor] = []
+        for first in Swift.stride(from: 0, to: outputs, by: group) {
+            let count = min(group, outputs - first)
+            let window = try Frames.take(all, first * stride.t ..< (first + count - 1) * stride.t + k, on: b)!
+            parts.append(try b.conv3d(window, weight, bias: bias, options))                           // [B, O, count, H', W']
+        }
+        return parts.count == 1 ? parts[0] : try b.concat(parts, axis: 2)                           // [B, O, outputs, H', W']
     }
 }
