@@ -50,3 +50,11 @@ fixtures:
 
 clean:
 	rm -rf .build
+
+# The LTX-Video VAE decode vs diffusers (BENCHMARKS.md; LATENT="2 16 24" by default, PYTHON=reference venv).
+bench-ltx-vae:
+	./scripts/bench-ltx-vae
+
+# Regenerates Tests/Fixtures/ltx_vae (the LTX-Video 0.9.1 / 0.9.5 VAEs) with PyTorch + diffusers.
+fixtures-ltx-vae:
+	python3 converters/reference/make_ltx_vae_fixtures.py

@@ -20,6 +20,7 @@ public enum Families {
         ("wan2.1-t2v", WanTransformerSpec()), ("wan2.1-vace", WanTransformerSpec()), ("wan2.1-vae", WanVAESpec()),
         ("ltx-video-0.9", LTXTransformerSpec()), ("vace-ltx-video-0.9", LTXTransformerSpec()), ("ltx-video-vae-0.9", LTXVAESpec()),
         ("umt5-xxl", T5EncoderSpec(.umt5)), ("t5-v1.1-xxl", T5EncoderSpec(.t5)),
+        ("ltx-video-vae-0.9.1", LTXVAESpec(version: .v091)), ("ltx-video-vae-0.9.5", LTXVAESpec(version: .v095)),
     ]
     public static var supported: [String] { byName.map(\.family) }
 
@@ -50,10 +51,16 @@ public enum Families {
             found.append(.init(component: "transformer", spec: LTXTransformerSpec(), layout: "diffusers", keyPrefix: nil))
         }
         // LTX-Video VAE: vae.* in the single file / CausalConv-wrapped conv_in + latents_mean (diffusers).
+        // Versions: a timestep-conditioned decoder (last_time_embedder / time_embedder at the top) is 0.9.1+;
+        // a space-to-depth residual encoder (its first downsampler wraps a CausalConv3d: conv.conv) is 0.9.5.
         if all.contains("vae.encoder.conv_in.conv.weight") {
-            found.append(.init(component: "vae", spec: LTXVAESpec(), layout: "official", keyPrefix: "vae."))
+            let version: LTXVAESpec.Version = all.contains("vae.encoder.down_blocks.1.conv.conv.weight") ? .v095
+                : all.contains("vae.decoder.last_time_embedder.timestep_embedder.linear_1.weight") ? .v091 : .v09
+            found.append(.init(component: "vae", spec: LTXVAESpec(version: version), layout: "official", keyPrefix: "vae."))
         } else if all.contains("encoder.conv_in.conv.weight") && all.contains("latents_mean") {
-            found.append(.init(component: "vae", spec: LTXVAESpec(), layout: "diffusers", keyPrefix: nil))
+            let version: LTXVAESpec.Version = all.contains("encoder.down_blocks.0.downsamplers.0.conv.conv.weight") ? .v095
+                : all.contains("decoder.time_embedder.timestep_embedder.linear_1.weight") ? .v091 : .v09
+            found.append(.init(component: "vae", spec: LTXVAESpec(version: version), layout: "diffusers", keyPrefix: nil))
         }
 
         // T5 text encoders: the Wan T5Encoder names (official umT5) / transformers T5EncoderModel, where umT5

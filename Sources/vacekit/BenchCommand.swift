@@ -15,6 +15,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure ops and model forwards (see BENCHMARKS.md).",
         subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchVAECommand.self, BenchT5Command.self])
+        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXVAECommand.self])
 }
 
 struct BenchOpsCommand: ParsableCommand {

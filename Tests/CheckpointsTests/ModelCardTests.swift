@@ -46,4 +46,23 @@ import VKQ
         let vaeTensors = try vaeSpec.expectedTensors(config: vae["config"]!, keyMap: KeyMap.named(vaeSpec.keyMapName), names: [])
         #expect(vaeTensors.reduce(0) { $0 + $1.shape.reduce(1, *) } == vae["parameters"]?.intValue)
     }
+
+    /// The 0.9.1 / 0.9.5 VAE cards: the tensor list generated from the released block lists has diffusers'
+    /// parameter and tensor counts for the released configs, and the header lists resolve to the card's config.
+    @Test(arguments: [("ltx-video-vae-0.9.1", LTXVAESpec.Version.v091), ("ltx-video-vae-0.9.5", .v095)])
+    func ltxTimestepConditionedVAECards(name: String, version: LTXVAESpec.Version) throws {
+        let card = try Self.card(name)
+        let config = try #require(card["config"])
+        let spec = LTXVAESpec(version: version)
+        let expected = try spec.expectedTensors(config: config, keyMap: KeyMap.named(spec.keyMapName), names: [])
+        #expect(expected.count == card["tensors"]?.intValue)
+        #expect(expected.reduce(0) { $0 + $1.shape.reduce(1, *) } == card["parameters"]?.intValue)
+        let shapes = Dictionary(uniqueKeysWithValues: expected.map { ($0.name, $0.shape) })
+        var header = config.objectValue!
+        for key in ["version", "encoder_base_channels", "decoder_base_channels"] { header[key] = nil }   // not in the real header
+        let text = String(decoding: try JSONEncoder().encode(JSONValue.object(["vae": .object(header)])), as: UTF8.self)
+        let resolved = try spec.resolveConfig(configs: [], metadata: ["config": text], shapeOf: { shapes[$0] }, names: Set(shapes.keys))
+        #expect(resolved == config, "\(name): resolved \(resolved)")
+        #expect(spec.family(config: resolved) == card["family"]?.stringValue)
+    }
 }
