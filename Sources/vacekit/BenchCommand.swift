@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure ops and model forwards (see BENCHMARKS.md).",
-        subcommands: [BenchOpsCommand.self, BenchWanCommand.self])
+        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXCommand.self])
 }
 
 struct BenchOpsCommand: ParsableCommand {
