@@ -103,6 +103,12 @@ import VKQ
         print("LTX caption mask ignored: relative L2 \(masked) vs the masked reference, \(unmasked) vs diffusers' all-ones run")
         #expect(masked > 3e-2, "an ignored caption mask should fail the bounds: relative L2 \(masked)")
         #expect(unmasked <= 1e-5, "all-ones mask should match diffusers' unmasked run: relative L2 \(unmasked)")
+        // No real token at all: the reference's −10000 bias shifts every logit equally (attends to all tokens).
+        let model = try LTXTransformer(weights: weights, backend: backend)
+        let x = try Self.inputs(backend)
+        let empty = try model(latents: x.latents, timesteps: x.timesteps, context: x.context, contextMask: try backend.tensor(.init(repeating: 0, count: 16), [1, 16]))
+        let emptyError = try Self.error(LTXFixtures.tokens(fromVideo: try backend.floats(empty), batch: 1, tokens: 72, channels: 128), "output_unmasked")
+        #expect(emptyError <= 1e-5, "an all-padding mask should act like the reference's uniform shift: relative L2 \(emptyError)")
     }
 
     @Test func badInputsAreNamed() throws {

@@ -158,6 +158,8 @@ def main() -> None:
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write("\n")
+    for name in (SINGLE_FILE, "vace_ltx_forward.safetensors"):
+        os.chmod(os.path.join(OUT, name), 0o644)  # the writer's temporary files are private
     print(json.dumps(notes, indent=1))
 
 

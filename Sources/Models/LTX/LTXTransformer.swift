@@ -110,7 +110,16 @@ public final class LTXTransformer {
         } else if vaceContext != nil {
             throw TensorError("LTXTransformer", "vace_context given, but this LTX-Video model has no VACE context blocks")
         }
-        return Prepared(batch: batch, grid: grid, text: text, textMask: contextMask, rope: rope, vaceContext: embedded, vaceScale: vaceScale)
+        // The reference adds (1 − mask)·(−10000) to the logits: a row without any real token shifts every
+        // logit equally and attends to all tokens. As a key mask that row is all ones.
+        var mask = try b.floats(contextMask)
+        guard mask.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw TensorError("LTXTransformer", "context_mask must hold 0 (padding) or 1 (real token)") }
+        var textMask = contextMask
+        for row in 0 ..< batch where !mask[row * length ..< (row + 1) * length].contains(1) {
+            mask.replaceSubrange(row * length ..< (row + 1) * length, with: repeatElement(1, count: length))
+            textMask = try b.tensor(mask, contextMask.shape)
+        }
+        return Prepared(batch: batch, grid: grid, text: text, textMask: textMask, rope: rope, vaceContext: embedded, vaceScale: vaceScale)
     }
 
     /// One transformer call on prepared constants.
