@@ -35,3 +35,7 @@ fixtures:
 
 clean:
 	rm -rf .build
+
+# The LTX-Video / VACE-LTX forward rows of BENCHMARKS.md (LTX_VIDEO= and VACE= checkouts for the VACE-LTX PyTorch side).
+bench-ltx:
+	./scripts/bench-ltx
