@@ -103,4 +103,22 @@ import VKQ
             #expect(stepped == single)
         }
     }
+
+    /// The named points of Models/Shared/Tap.swift, in execution order; the hint of the last context
+    /// layer is what the main stream adds (scaled) after that layer.
+    @Test func tapSeesTheNamedPointsInOrder() throws {
+        final class Seen: @unchecked Sendable { var names: [String] = []; var values: [String: [Float]] = [:] }
+        let seen = Seen()
+        let backend = CPUBackend()
+        let r = try #require(Self.reference)
+        let model = try LTXTransformer(weights: try LTXFixtures.vace(precision: .f32), backend: backend)
+        func t(_ n: String) throws -> Tensor { try backend.tensor(r[n]!.values, Shape(r[n]!.shape)) }
+        let out = try model(latents: try t("latents"), timesteps: r["timestep"]!.values, context: try t("context"), contextMask: try t("context_mask"),
+                            frameRate: 26.47, vaceContext: try t("vace_context"), vaceScale: 1) { name, value in
+            seen.names.append(name)
+            seen.values[name] = try backend.floats(value)
+        }
+        #expect(seen.names == ["text_embedding", "time_embedding", "patch_embedding", "vace_blocks.0", "blocks.0", "blocks.1", "vace_blocks.1", "blocks.2", "head"])
+        #expect(LTXFixtures.tokens(fromVideo: try backend.floats(out), batch: 2, tokens: 24, channels: 128) == seen.values["head"]!)
+    }
 }
