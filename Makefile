@@ -58,3 +58,6 @@ bench-ltx-vae:
 # Regenerates Tests/Fixtures/ltx_vae (the LTX-Video 0.9.1 / 0.9.5 VAEs) with PyTorch + diffusers.
 fixtures-ltx-vae:
 	python3 converters/reference/make_ltx_vae_fixtures.py
+# The LTX-Video / VACE-LTX forward rows of BENCHMARKS.md (LTX_VIDEO= and VACE= checkouts for the VACE-LTX PyTorch side).
+bench-ltx:
+	./scripts/bench-ltx

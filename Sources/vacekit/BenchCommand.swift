@@ -16,6 +16,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure ops and model forwards (see BENCHMARKS.md).",
         subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchVAECommand.self, BenchT5Command.self])
         subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXVAECommand.self])
+        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXCommand.self])
 }
 
 struct BenchOpsCommand: ParsableCommand {

@@ -13,9 +13,12 @@ struct ValidateCommand: ParsableCommand {
             The reference file holds the inputs (latents, timestep, context, vace_context) and one or more outputs named
             noise_pred_<case>; the VACE scales of a case come from a tensor named scale_<case> when present, else from the case
             name (scale_1 → 1, no_vace → 0). converters/reference/make_fixtures.py writes such files.
+            LTX-Video / VACE-LTX models: the inputs of `forward` (latents, timestep, context, context_mask, frame_rate,
+            vace_context) and outputs noise_pred_<case>, with per-case vace_scale_<case> and stg_skip_layers_<case>
+            (converters/reference/make_ltx_vace_fixtures.py writes such files).
             """)
 
-    @Option(help: "The converted Wan2.1(-VACE) transformer (.vkq).")
+    @Option(help: "The converted Wan2.1(-VACE) or LTX-Video / VACE-LTX transformer (.vkq).")
     var model: String
 
     @Option(help: "Reference inputs and outputs (.safetensors).")
@@ -33,6 +36,7 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         let backend = try DeviceOption.backend(device, activations: "f32")
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
+        if LTXInputs.isLTX(family: weights.family) { return try validateLTX(weights, backend: backend) }
         let transformer = try WanTransformer(weights: weights, backend: backend, residency: residency)
         let file = try SafetensorsFile(url: URL(fileURLWithPath: reference))
         func tensor(_ name: String) throws -> Tensor {
@@ -69,6 +73,30 @@ struct ValidateCommand: ParsableCommand {
                   + String(format: " relative L2 %.3e  max |Δ| %.3e", relative, maxAbs))
         }
         if let bound, worst > bound {
+            throw DeviceError(String(format: "worst relative L2 %.3e exceeds --bound %.1e", worst, bound))
+        }
+    }
+
+    /// Every noise_pred_<case> of an LTX reference file, with the case's vace_scale / stg_skip_layers.
+    func validateLTX(_ weights: VKQWeights, backend: any Backend) throws {
+        let transformer = try LTXTransformer(weights: weights, backend: backend, residency: residency)
+        let file = try SafetensorsFile(url: URL(fileURLWithPath: reference))
+        let cases = file.names.filter { $0.hasPrefix("noise_pred_") }.sorted()
+        guard !cases.isEmpty else { throw DeviceError("\(reference): no noise_pred_<case> outputs to compare with") }
+        print("\(weights.family) (\(weights.file.header.converter.recipe)) on \(backend.name) vs \(URL(fileURLWithPath: reference).lastPathComponent)")
+        var worst = 0.0
+        for name in cases {
+            let label = String(name.dropFirst("noise_pred_".count))
+            let inputs = try LTXInputs(file, path: reference, on: backend, case: label)
+            let result = try inputs.run(transformer)
+            let metric = try ErrorMetric.compare(try backend.floats(result), shape: result.shape, try file.floats(name),
+                                                 shape: Shape(file.entry(name)!.shape), what: name)
+            worst = max(worst, metric.isFinite ? metric.relativeL2 : .infinity)
+            let stg = inputs.skip.map { "STG layers \($0.layers.sorted()) row \($0.rows.sorted())" } ?? "no STG"
+            print("  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " scale %.2f  ", inputs.vaceScale)
+                  + stg.padding(toLength: 24, withPad: " ", startingAt: 0) + " \(metric)")
+        }
+        if let bound, !(worst <= bound) {
             throw DeviceError(String(format: "worst relative L2 %.3e exceeds --bound %.1e", worst, bound))
         }
     }
