@@ -35,3 +35,8 @@ fixtures:
 
 clean:
 	rm -rf .build
+
+# Regenerates Tests/Fixtures/validate: the layer-by-layer dump of the Wan fixture (needs the reference venv).
+.PHONY: validate-fixtures
+validate-fixtures:
+	python3 converters/reference/dump_reference.py Tests/Fixtures/wan_vace/official/diffusion_pytorch_model.safetensors --random-inputs 2x4x6 --seed 0 --output Tests/Fixtures/validate/wan_vace_dump.safetensors

@@ -39,10 +39,12 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensors"]),
         // The op table and float64 references every backend's tests run (test support, not shipped).
         .target(name: "BackendConformance", dependencies: ["Tensors", "VKQ"]),
+        // Layer-by-layer validation against a reference dump: one target per model family.
+        .target(name: "Validation", dependencies: ["Tensors", "Checkpoints", "Models"]),
         .executableTarget(
             name: "vacekit",
             dependencies: [
-                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models",
+                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "Validation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -53,5 +55,6 @@ let package = Package(
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Models", "CPUBackend", "VKQ", "Checkpoints", "Tensors"]),
     ]
 )
