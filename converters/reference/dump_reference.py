@@ -80,6 +80,11 @@ def find_config(path: str, files: list[str]) -> dict | None:
         if os.path.isfile(c):
             with open(c) as h:
                 return json.load(h)
+    if files[0].endswith(".safetensors"):  # the LTX-Video single file carries its configs in the header
+        with safe_open(files[0], "pt") as h:
+            meta = h.metadata() or {}
+        if "config" in meta:
+            return {"single_file": json.loads(meta["config"])}
     return None
 
 
@@ -336,19 +341,28 @@ def t5_run(model, inputs, device, dtype):
 # ----------------------------------------------------------------------------------------------------
 
 def ltx_transformer_detect(sd) -> bool:
-    sd = strip_prefix(sd, ("model.diffusion_model.",))
-    return "patchify_proj.weight" in sd or "proj_in.weight" in sd and "transformer_blocks.0.attn1.to_q.weight" in sd
+    return "model.diffusion_model.patchify_proj.weight" in sd or "patchify_proj.weight" in sd or ("proj_in.weight" in sd and "transformer_blocks.0.attn1.to_q.weight" in sd)
 
 
 def ltx_transformer_load(sd, config, path):
+    import inspect
+
     from diffusers import LTXVideoTransformer3DModel
     from diffusers.loaders.single_file_utils import convert_ltx_transformer_checkpoint_to_diffusers
 
     if any(k.startswith("model.diffusion_model.") for k in sd) or "patchify_proj.weight" in sd:
+        # The LTX-Video single file: transformer keys under model.diffusion_model., the VAE under vae.
         sd = {k: v for k, v in sd.items() if not k.startswith("vae.")}
         sd = convert_ltx_transformer_checkpoint_to_diffusers(dict(sd))
-    cfg = {k: v for k, v in (config or {}).items() if not k.startswith("_")}
-    model = LTXVideoTransformer3DModel.from_config(cfg)
+    if config is not None and "single_file" in config:
+        config = config["single_file"].get("transformer")
+    if config is None:
+        raise DumpError(f"{path}: no transformer config (config.json, or the single file's `config` metadata)")
+    known = set(inspect.signature(LTXVideoTransformer3DModel.__init__).parameters) - {"self"}
+    cfg = {k: v for k, v in config.items() if k in known}
+    if cfg.get("qk_norm") == "rms_norm":  # LTX-Video's rms_norm normalises q/k over all heads (diffusers' name)
+        cfg["qk_norm"] = "rms_norm_across_heads"
+    model = LTXVideoTransformer3DModel(**cfg)
     missing, unexpected = model.load_state_dict(sd, strict=False)
     if missing or unexpected:
         raise DumpError(f"{path}: weights do not match LTXVideoTransformer3DModel: missing {missing[:5]}, unexpected {unexpected[:5]}")
@@ -358,24 +372,30 @@ def ltx_transformer_load(sd, config, path):
 def ltx_transformer_random(model, size: str, gen):
     f, h, w = parse_size(size)
     c = model.config
-    return {"latents": torch.randn(1, f * h * w, c.in_channels, generator=gen), "timestep": torch.tensor([700.0]),
-            "context": torch.randn(1, 16, c.caption_channels, generator=gen),
-            "context_mask": torch.ones(1, 16), "grid": torch.tensor([f, h, w], dtype=torch.float32)}
+    return {"latents": torch.randn(1, c.in_channels, f, h, w, generator=gen), "timestep": torch.tensor([700.0]),
+            "context": torch.randn(1, 16, c.caption_channels, generator=gen), "context_mask": torch.ones(1, 16)}
 
 
 def ltx_transformer_run(model, inputs, device, dtype):
     rec = Recorder()
     rec.output(model.proj_in, "patch_embedding")
-    rec.output(model.time_embed, "time_embedding")
+    # time_embedding: the embedded timestep [B, D] (AdaLayerNormSingle's second output; the first is its 6·D projection).
+    model.time_embed.register_forward_hook(lambda _m, _a, out: rec.add("time_embedding", out[1]))
     rec.output(model.caption_projection, "text_embedding")
     for i, block in enumerate(model.transformer_blocks):
         rec.output(block, f"blocks.{i}")
     rec.output(model.proj_out, "head")
-    f, h, w = (int(v) for v in inputs["grid"].tolist())
-    out = model(hidden_states=inputs["latents"].to(device, dtype), encoder_hidden_states=inputs["context"].to(device, dtype),
-                timestep=inputs["timestep"].to(device), encoder_attention_mask=inputs["context_mask"].to(device),
-                num_frames=f, height=h, width=w, return_dict=False)[0]
-    return {"noise_pred": out.float().cpu()}, rec.tensors()
+    latents = inputs["latents"]
+    b, ch, f, h, w = latents.shape  # patch size 1: tokens in (f, h, w) order, as the LTX pipeline packs them
+    tokens = latents.flatten(2).transpose(1, 2)
+    mask = inputs.get("context_mask", torch.ones(inputs["context"].shape[:2]))
+    scale = inputs.get("rope_interpolation_scale")
+    out = model(hidden_states=tokens.to(device, dtype), encoder_hidden_states=inputs["context"].to(device, dtype),
+                timestep=inputs["timestep"].to(device), encoder_attention_mask=mask.to(device),
+                num_frames=f, height=h, width=w, rope_interpolation_scale=None if scale is None else tuple(scale.tolist()),
+                return_dict=False)[0]
+    noise = out.float().cpu().transpose(1, 2).reshape(b, -1, f, h, w)
+    return {"noise_pred": noise}, rec.tensors()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -397,7 +417,7 @@ FAMILIES = {
                               ("latents", "timestep", "context", "vace_context", "vace_scale"), "3x8x12 (latent F x H x W)"),
     "wan-vae": Family(wan_vae_detect, wan_vae_load, wan_vae_random, wan_vae_run, ("video", "latent"), "5x32x32 (pixel T x H x W)"),
     "ltx-transformer": Family(ltx_transformer_detect, ltx_transformer_load, ltx_transformer_random, ltx_transformer_run,
-                              ("latents", "timestep", "context", "context_mask", "grid"), "2x4x6 (latent F x H x W)"),
+                              ("latents", "timestep", "context", "context_mask", "rope_interpolation_scale"), "2x4x6 (latent F x H x W)"),
     "t5": Family(t5_detect, t5_load, t5_random, t5_run, ("input_ids", "attention_mask"), "16 (tokens)"),
 }
 
