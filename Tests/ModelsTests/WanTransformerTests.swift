@@ -42,7 +42,7 @@ import VKQ
         let weights = try ModelFixtures.wan(layout, precision: .f32)
         let r = try #require(Self.reference)
         for (name, scales) in Self.scaleCases {
-            let error = ModelFixtures.relativeL2(try Self.forward(weights, backend: CPUBackend(), scales: scales), r[name]!.values)
+            let error = try ErrorMetric.compare(try Self.forward(weights, backend: CPUBackend(), scales: scales), r[name]!.values).relativeL2
             print("Wan fixture forward f32 (\(layout)) \(name): relative L2 \(error)")
             #expect(error <= 1e-5, "\(layout) \(name): relative L2 \(error)")
         }
@@ -52,7 +52,7 @@ import VKQ
     func storedPrecisionsStayWithinTheirBounds(precision: Recipe.Precision, group: Int, bound: Double) throws {
         let weights = try ModelFixtures.wan(precision: precision, group: group)
         let r = try #require(Self.reference)
-        let error = ModelFixtures.relativeL2(try Self.forward(weights, backend: CPUBackend(), scales: [1]), r["noise_pred_scale_1"]!.values)
+        let error = try ErrorMetric.compare(try Self.forward(weights, backend: CPUBackend(), scales: [1]), r["noise_pred_scale_1"]!.values).relativeL2
         print("Wan fixture forward, \(precision) group \(group): relative L2 \(error)")
         #expect(error <= bound && error > 0, "\(precision)/\(group): relative L2 \(error)")
     }
@@ -62,7 +62,7 @@ import VKQ
         let r = try #require(Self.reference)
         // 10% more on one context block's output projection.
         let perturbed = PerturbedWeights(base: weights, name: "vace_blocks.1.after_proj.weight") { $0.map { $0 * 1.1 } }
-        let error = ModelFixtures.relativeL2(try Self.forward(perturbed, backend: CPUBackend(), scales: [1]), r["noise_pred_scale_1"]!.values)
+        let error = try ErrorMetric.compare(try Self.forward(perturbed, backend: CPUBackend(), scales: [1]), r["noise_pred_scale_1"]!.values).relativeL2
         print("perturbed VACE weight: relative L2 \(error)")
         #expect(error > 1e-3, "a perturbed VACE weight should be visible: relative L2 \(error)")
     }
@@ -89,7 +89,7 @@ import VKQ
                             timesteps: [700], text: try backend.tensor(r["context"]!.values, Shape(r["context"]!.shape)),
                             vaceContext: try backend.tensor(transposed(vace.values, vs), [vs[0], vs[1], vs[2], vs[4], vs[3]]), vaceScales: [1])
         let back = transposed(try backend.floats(out), [ls[0], ls[1], ls[2], ls[4], ls[3]])
-        let error = ModelFixtures.relativeL2(back, r["noise_pred_scale_1"]!.values)
+        let error = try ErrorMetric.compare(back, r["noise_pred_scale_1"]!.values).relativeL2
         #expect(error > 1e-2, "a transposed grid must not give the same velocity (relative L2 \(error))")
     }
 }

@@ -18,7 +18,7 @@ struct WanTransformerVulkanTests {
         let weights = try ModelFixtures.wan(precision: .f32)
         let r = try #require(WanTransformerTests.reference)
         for (name, scales) in [("noise_pred_scale_1", [Float(1)]), ("noise_pred_no_vace", [0, 0])] {
-            let error = ModelFixtures.relativeL2(try WanTransformerTests.forward(weights, backend: backend, scales: scales), r[name]!.values)
+            let error = try ErrorMetric.compare(try WanTransformerTests.forward(weights, backend: backend, scales: scales), r[name]!.values).relativeL2
             print("Wan fixture forward on \(backend.name), f32 weights, \(name): relative L2 \(error)")
             #expect(error <= bound, "\(activations) \(name): relative L2 \(error)")
         }
@@ -30,8 +30,8 @@ struct WanTransformerVulkanTests {
     func q8WeightsStayWithinTheQ8Bound(memory: VulkanMemoryStrategy) throws {
         let backend = try VulkanBackend(device: try #require(Self.device), activations: .f16, memory: memory)
         let r = try #require(WanTransformerTests.reference)
-        let error = ModelFixtures.relativeL2(try WanTransformerTests.forward(try ModelFixtures.wan(precision: .q8, group: 32), backend: backend, scales: [1]),
-                                             r["noise_pred_scale_1"]!.values)
+        let error = try ErrorMetric.compare(try WanTransformerTests.forward(try ModelFixtures.wan(precision: .q8, group: 32), backend: backend, scales: [1]),
+                                             r["noise_pred_scale_1"]!.values).relativeL2
         print("Wan fixture forward on \(backend.name), q8/g32 weights: relative L2 \(error)")
         #expect(error <= 3e-2 && error > 0)
     }

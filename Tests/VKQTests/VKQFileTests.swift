@@ -32,12 +32,6 @@ import Tensors
         return url
     }
 
-    func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-        let diff = zip(a, b).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-        let norm = b.reduce(0.0) { $0 + Double($1) * Double($1) }
-        return (diff / norm).squareRoot()
-    }
-
     @Test func f32RoundTripIsExactAndDataIsAligned() throws {
         let file = try VKQFile(url: writeFile("f32.vkq", weightAs: .f32))
         #expect(try file.floats("w") == weights)
@@ -54,7 +48,7 @@ import Tensors
         for zstd: Int32? in [nil, 3] {
             let file = try VKQFile(url: writeFile("lossy-\(dtype.name)-\(zstd ?? 0).vkq", weightAs: dtype, zstd: zstd))
             let decoded = try file.floats("w")
-            let error = relativeL2(decoded, weights)
+            let error = try ErrorMetric.compare(decoded, weights).relativeL2
             #expect(error > 0 && error < bound, "\(dtype) zstd=\(String(describing: zstd)): relative L2 \(error)")
             if case .q8 = dtype {
                 let stored = try #require(file.record("w").quantizationError)
