@@ -85,6 +85,40 @@ import Tensors
         #expect { try file.verify() } throws: { "\($0)".contains("tensor 'b'") && "\($0)".contains("checksum") }
     }
 
+    /// A flipped byte anywhere (preamble, header, header room, blobs, padding between and after them) is
+    /// refused on open or by `verify`: each byte of the preamble, and in every other region its first and last
+    /// byte and 24 more at seeded random places.
+    @Test func everyFlippedByteIsDetected() throws {
+        let url = try writeFile("flip-source.vkq", weightAs: .q8(group: 32))
+        let good = try Data(contentsOf: url)
+        let file = try VKQFile(url: url)
+        let target = url.deletingLastPathComponent().appending(path: "flip.vkq")
+        var missed: [Int] = []
+        let blobs = file.tensors.flatMap { [$0.data, $0.scales].compactMap { $0 } }.map { $0.offset ..< $0.offset + $0.length }
+            .filter { !$0.isEmpty }.sorted { $0.lowerBound < $1.lowerBound }
+        var regions = [64 ..< file.dataOffset]
+        var end = file.dataOffset
+        for blob in blobs { regions += [end ..< blob.lowerBound, blob]; end = blob.upperBound }
+        regions.append(end ..< good.count)
+        var random = SplitMix64(seed: 11)
+        var offsets = Array(0 ..< 64)
+        for region in regions where !region.isEmpty {
+            offsets += [region.lowerBound, region.upperBound - 1] + (0 ..< 24).map { _ in region.lowerBound + Int(random.next() % UInt64(region.count)) }
+        }
+        for offset in offsets {
+            var bytes = good
+            bytes[offset] ^= 0x10
+            try bytes.write(to: target)
+            do {
+                try VKQFile(url: target).verify()
+                missed.append(offset)
+            } catch {}
+        }
+        #expect(missed.isEmpty, "flips not detected at \(missed.prefix(10)) of \(good.count) bytes")
+        try good.write(to: target)
+        try VKQFile(url: target).verify()
+    }
+
     @Test func damagedHeaderOrTruncationIsDetected() throws {
         let url = try writeFile("h.vkq", weightAs: .f32)
         let good = try Data(contentsOf: url)
