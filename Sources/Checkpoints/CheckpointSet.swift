@@ -28,8 +28,11 @@ public struct CheckpointSet {
         var set = CheckpointSet()
         var seen = Set<String>()
         for path in paths {
-            let url = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
-            guard seen.insert(url.path).inserted else { throw ConvertError.inputTwice(path) }
+            // Duplicates are found through the link targets, but files are read where they were given: a
+            // Hugging Face cache links snapshots/<rev>/model.safetensors to blobs/<hash>, with config.json and
+            // the shards beside the link, not beside the blob.
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            guard seen.insert(url.resolvingSymlinksInPath().path).inserted else { throw ConvertError.inputTwice(path) }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { throw ConvertError.inputMissing(path) }
             if isDirectory.boolValue {
