@@ -119,6 +119,69 @@ import VKQ
     }
 }
 
+/// Wan's RoPE tables against the formula of the original code (Wan2.1 wan/modules/model.py `rope_params`:
+/// per axis `outer(position, 1 / 10000^(arange(0, d_axis, 2) / d_axis))`, axes t/h/w of
+/// `d − 4⌊d/6⌋`, `2⌊d/6⌋`, `2⌊d/6⌋` dims), and a model whose height and width axes are really swapped.
+@Suite struct WanRoPETests {
+    /// The angle of pair `p` at grid position (f, i, j), written from the axis split directly.
+    static func angle(_ f: Int, _ i: Int, _ j: Int, pair p: Int, headDim d: Int, swapHW: Bool = false) -> Double {
+        let dims = [d - 4 * (d / 6), 2 * (d / 6), 2 * (d / 6)]
+        let positions = swapHW ? [f, j, i] : [f, i, j]
+        var first = 0
+        for axis in 0 ..< 3 {
+            if p < first + dims[axis] / 2 {
+                let k = p - first
+                return Double(positions[axis]) / pow(10000, Double(2 * k) / Double(dims[axis]))
+            }
+            first += dims[axis] / 2
+        }
+        fatalError("pair \(p) beyond \(d / 2)")
+    }
+
+    @Test(arguments: [32, 128])
+    func tablesFollowTheFormula(headDim: Int) throws {
+        let (frames, height, width) = (3, 4, 6)
+        let (cos, sin) = WanRoPE.tables(frames: frames, height: height, width: width, headDim: headDim)
+        var worst = 0.0
+        for f in 0 ..< frames { for i in 0 ..< height { for j in 0 ..< width { for p in 0 ..< headDim / 2 {
+            let index = ((f * height + i) * width + j) * (headDim / 2) + p
+            let a = Self.angle(f, i, j, pair: p, headDim: headDim)
+            worst = max(worst, abs(Double(cos[index]) - Foundation.cos(a)), abs(Double(sin[index]) - Foundation.sin(a)))
+        } } } }
+        #expect(worst < 1e-7, "largest difference from the formula \(worst)")
+        // Spot values: the first pair of each axis turns by exactly its position.
+        let pairs = headDim / 2, t = (headDim - 4 * (headDim / 6)) / 2, s = headDim / 6
+        let token = (1 * height + 2) * width + 3  // (f, i, j) = (1, 2, 3)
+        #expect(cos[token * pairs] == Float(Foundation.cos(1.0)))
+        #expect(cos[token * pairs + t] == Float(Foundation.cos(2.0)))
+        #expect(cos[token * pairs + t + s] == Float(Foundation.cos(3.0)))
+    }
+
+    @Test func aModelWithSwappedHeightAndWidthAxesFails() throws {
+        let r = try #require(WanTransformerTests.reference)
+        let backend = CPUBackend()
+        let model = try WanTransformer(weights: try ModelFixtures.wan(precision: .f32), backend: backend)
+        func t(_ name: String) throws -> Tensor { try backend.tensor(r[name]!.values, Shape(r[name]!.shape)) }
+        let latents = try t("latents")
+        let run = try model.prepare(latentShape: latents.shape, text: try t("context"), vaceContext: try t("vace_context"), vaceScales: [1])
+        let (f, h, w, d) = (run.frames, run.height, run.width, model.config.headDim)
+        var cos: [Float] = [], sin: [Float] = []
+        for a in 0 ..< f { for i in 0 ..< h { for j in 0 ..< w { for p in 0 ..< d / 2 {
+            let angle = Self.angle(a, i, j, pair: p, headDim: d, swapHW: true)
+            cos.append(Float(Foundation.cos(angle))); sin.append(Float(Foundation.sin(angle)))
+        } } } }
+        let swapped = WanTransformer.Prepared(batch: run.batch, frames: f, height: h, width: w, context: run.context,
+                                              rope: (try backend.tensor(cos, [f * h * w, d / 2]), try backend.tensor(sin, [f * h * w, d / 2])),
+                                              vaceTokens: run.vaceTokens, vaceScales: run.vaceScales)
+        let expected = r["noise_pred_scale_1"]!.values
+        let right = try ErrorMetric.compare(try backend.floats(try model.step(run, latents: latents, timesteps: [700])), expected)
+        let wrong = try ErrorMetric.compare(try backend.floats(try model.step(swapped, latents: latents, timesteps: [700])), expected)
+        print("Wan fixture forward, RoPE height/width swapped: \(wrong) (right axes: \(right))")
+        #expect(right.relativeL2 <= WanTransformerTests.f32Bound)
+        #expect(wrong.relativeL2 > 100 * WanTransformerTests.f32Bound)
+    }
+}
+
 /// The sampler's split: one `prepare`, many `step`s, and the validation taps.
 @Suite struct WanPreparedRunTests {
     @Test func preparedStepsMatchWholeCallsAndTapEveryPointInOrder() throws {
