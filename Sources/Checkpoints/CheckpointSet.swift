@@ -66,7 +66,10 @@ public struct CheckpointSet {
     private mutating func addFile(_ url: URL) throws {
         let name = url.lastPathComponent
         if name.hasSuffix(".safetensors.index.json") {
-            let index = try JSONValue.parse(Data(contentsOf: url))
+            let index: JSONValue
+            do { index = try JSONValue.parse(Data(contentsOf: url)) } catch {
+                throw ConvertError.badConfig("\(url.path) is not a valid safetensors index (\(error))")
+            }
             guard let map = index["weight_map"]?.objectValue else { throw ConvertError.badConfig("\(url.path): no weight_map") }
             let shards = Set(map.values.compactMap(\.stringValue)).sorted()
             for shard in shards { try addReader(SafetensorsFile(url: url.deletingLastPathComponent().appending(path: shard))) }
