@@ -61,3 +61,13 @@ fixtures-ltx-vae:
 # The LTX-Video / VACE-LTX forward rows of BENCHMARKS.md (LTX_VIDEO= and VACE= checkouts for the VACE-LTX PyTorch side).
 bench-ltx:
 	./scripts/bench-ltx
+# Regenerates Tests/Fixtures/validate: the layer-by-layer dump of the Wan fixture (needs the reference venv).
+.PHONY: validate-fixtures
+validate-fixtures:
+	python3 converters/reference/dump_reference.py Tests/Fixtures/wan_vace/official/diffusion_pytorch_model.safetensors --random-inputs 2x4x6 --seed 0 --output Tests/Fixtures/validate/wan_vace_dump.safetensors
+
+# The long fuzz run of the readers (safetensors, sharded index, .pth, GGUF, .vkq): 1 000 000 mutated inputs each.
+.PHONY: fuzz
+fuzz:
+	$(SWIFT) build --build-tests -c release
+	VACEKIT_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build -c release --filter ReaderFuzzTests

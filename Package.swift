@@ -47,11 +47,14 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["Tensors", "CPUBackend", "VulkanBackend"]),
         // The op table and float64 references every backend's tests run (test support, not shipped).
         .target(name: "BackendConformance", dependencies: ["Tensors", "VKQ"]),
+        // Layer-by-layer validation against a reference dump: one target per model family.
+        .target(name: "Validation", dependencies: ["Tensors", "Checkpoints", "Models"]),
         .executableTarget(
             name: "vacekit",
             dependencies: [
                 "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "TextTokenizers",
                 "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "Pipeline", "Runtime",
+                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "Validation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -68,5 +71,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors"]),
         .testTarget(name: "TextEncoderTests", dependencies: ["Models", "TextTokenizers", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
         .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors", "Media"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Models", "CPUBackend", "VKQ", "Checkpoints", "Tensors"]),
     ]
 )

@@ -15,27 +15,14 @@ public struct OpCase: Sendable, CustomStringConvertible {
 
     public var description: String { name }
 
-    public struct Result: Sendable {
-        public var relativeL2: Double
-        public var maxAbs: Double
-    }
+    /// The one error metric of VaceKit (relative L2, max |Δ|, cosine; non-finite → ∞).
+    public typealias Result = ErrorMetric
 
-    /// Runs the case with `seed` and measures ‖actual − expected‖ / ‖expected‖ and max |actual − expected|.
+    /// Runs the case with `seed` and compares with the float64 reference.
     public func evaluate(on backend: any Backend, seed: UInt64) throws -> Result {
         var random = SeededRandom(seed: seed)
         let (actual, expected) = try run(backend, &random)
-        guard actual.count == expected.count else {
-            throw TensorError(name, "produced \(actual.count) values, the reference \(expected.count)")
-        }
-        var diff = 0.0, norm = 0.0, worst = 0.0
-        for (a, e) in zip(actual, expected) {
-            let d = Double(a) - e
-            if !d.isFinite { return Result(relativeL2: .infinity, maxAbs: .infinity) }
-            diff += d * d
-            norm += e * e
-            worst = max(worst, abs(d))
-        }
-        return Result(relativeL2: norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot(), maxAbs: worst)
+        return try ErrorMetric.compare(actual, expected, what: name)
     }
 }
 

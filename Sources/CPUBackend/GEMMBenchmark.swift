@@ -71,7 +71,7 @@ public enum GEMMBenchmark {
                     body()
                     best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                 }
-                let error = checked ? relativeL2(Array(y[0 ..< checkRows * n]), exact) : nil
+                let error = checked ? (try? ErrorMetric.compare(Array(y[0 ..< checkRows * n]), exact, what: "GEMM \(op) \(dtype)"))?.relativeL2 ?? .infinity : nil
                 let row = Row(op: op, shape: shapeName, dtype: dtype, seconds: best, gflops: operations / best / 1e9,
                               kernel: kernel, relativeL2: error)
                 rows.append(row)
@@ -145,15 +145,6 @@ public enum GEMMBenchmark {
             }
         }
         return y
-    }
-
-    static func relativeL2(_ a: [Float], _ b: [Double]) -> Double {
-        var error = 0.0, norm = 0.0
-        for (u, v) in zip(a, b) {
-            error += (Double(u) - v) * (Double(u) - v)
-            norm += v * v
-        }
-        return (error / max(norm, .leastNonzeroMagnitude)).squareRoot()
     }
 
     static func bf16Bits(_ f: Float) -> UInt16 {

@@ -28,8 +28,11 @@ public struct CheckpointSet {
         var set = CheckpointSet()
         var seen = Set<String>()
         for path in paths {
-            let url = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
-            guard seen.insert(url.path).inserted else { throw ConvertError.inputTwice(path) }
+            // Duplicates are found through the link targets, but files are read where they were given: a
+            // Hugging Face cache links snapshots/<rev>/model.safetensors to blobs/<hash>, with config.json and
+            // the shards beside the link, not beside the blob.
+            let url = URL(fileURLWithPath: path).standardizedFileURL
+            guard seen.insert(url.resolvingSymlinksInPath().path).inserted else { throw ConvertError.inputTwice(path) }
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { throw ConvertError.inputMissing(path) }
             if isDirectory.boolValue {
@@ -63,7 +66,10 @@ public struct CheckpointSet {
     private mutating func addFile(_ url: URL) throws {
         let name = url.lastPathComponent
         if name.hasSuffix(".safetensors.index.json") {
-            let index = try JSONValue.parse(Data(contentsOf: url))
+            let index: JSONValue
+            do { index = try JSONValue.parse(Data(contentsOf: url)) } catch {
+                throw ConvertError.badConfig("\(url.path) is not a valid safetensors index (\(error))")
+            }
             guard let map = index["weight_map"]?.objectValue else { throw ConvertError.badConfig("\(url.path): no weight_map") }
             let shards = Set(map.values.compactMap(\.stringValue)).sorted()
             for shard in shards { try addReader(SafetensorsFile(url: url.deletingLastPathComponent().appending(path: shard))) }

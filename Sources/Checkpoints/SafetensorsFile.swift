@@ -50,7 +50,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         file = try MappedFile(url: url)
         let bytes = file.bytes
         guard bytes.count >= 8 else { throw SafetensorsError.tooShort(url, size: bytes.count) }
-        let headerLength = Int(bytes.loadUnaligned(as: UInt64.self).littleEndian)
+        let headerLength = Int(clamping: bytes.loadUnaligned(as: UInt64.self).littleEndian)  // a claimed 2^64 is refused below, not a trap
         guard headerLength <= Self.maxHeaderLength else { throw SafetensorsError.headerTooLong(url, length: headerLength) }
         guard headerLength <= bytes.count - 8 else {
             throw SafetensorsError.headerPastEnd(url, length: headerLength, fileSize: bytes.count)

@@ -12,6 +12,7 @@ public enum VKQError: Error, CustomStringConvertible {
     case missingTensor(URL, String)
     case cannotWrite(URL, String)
     case headerTooLarge(Int, reserved: Int)
+    case badPadding(URL, offset: Int, what: String)
 
     public var description: String {
         switch self {
@@ -26,6 +27,7 @@ public enum VKQError: Error, CustomStringConvertible {
         case .missingTensor(let url, let name): "\(url.path): no tensor named '\(name)'"
         case .cannotWrite(let url, let why): "\(url.path): cannot write: \(why)"
         case .headerTooLarge(let size, let reserved): "internal: header of \(size) bytes exceeds the \(reserved) bytes reserved"
+        case .badPadding(let url, let offset, let what): "\(url.path): byte \(offset) of the \(what) is not padding (file corrupt)"
         }
     }
 }

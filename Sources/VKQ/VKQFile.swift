@@ -111,6 +111,29 @@ public final class VKQFile: @unchecked Sendable {
         if let first = failures.values.min(by: { $0.0 < $1.0 }) {
             throw VKQError.checksumMismatch(url, tensor: tensors[first.0].name, array: first.1)
         }
+        try verifyPadding()
+    }
+
+    /// Every byte outside the preamble fields, the header JSON and the blobs has its fixed value (docs/format.md:
+    /// reserved preamble bytes and blob padding zero, the header room spaces), so a flipped byte anywhere fails.
+    func verifyPadding() throws {
+        func expect(_ range: Range<Int>, _ value: UInt8, _ what: String) throws {
+            guard !range.isEmpty else { return }
+            if let i = file.slice(range).firstIndex(where: { $0 != value }) {
+                throw VKQError.badPadding(url, offset: range.lowerBound + i, what: what)
+            }
+        }
+        let headerLength = Int(clamping: UInt64(littleEndian: file.bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        try expect(40 ..< VKQLayout.preambleSize, 0, "reserved preamble")
+        try expect(VKQLayout.preambleSize + headerLength ..< dataOffset, 0x20, "header room")
+        let blobs = header.tensors.flatMap { [$0.data, $0.scales].compactMap { $0 } }
+            .map { $0.offset ..< $0.offset + $0.length }.sorted { $0.lowerBound < $1.lowerBound }
+        var end = dataOffset
+        for blob in blobs {
+            try expect(end ..< blob.lowerBound, 0, "padding between blobs")
+            end = max(end, blob.upperBound)
+        }
+        try expect(end ..< file.bytes.count, 0, "padding after the last blob")
     }
 
     /// Takes a blob's pages out of the resident set (see `MappedFile.dropPages`).

@@ -16,6 +16,7 @@ struct VaceKit: ParsableCommand {
     /// Errors of VaceKit's own modules already say what went wrong and where: print them as one line
     /// (exit 1). Argument errors keep ArgumentParser's usage output.
     static let ownModules = ["Checkpoints.", "VKQ.", "Media.", "VulkanBackend.", "CPUBackend.", "Tensors.", "Models.", "Pipeline.", "Runtime.", "vacekit."]
+    static let ownModules = ["Checkpoints.", "VKQ.", "Media.", "VulkanBackend.", "CPUBackend.", "Tensors.", "Models.", "Validation.", "vacekit."]
 
     static func main() {
         let arguments = ConvertCommand.normalize(Array(CommandLine.arguments.dropFirst()))

@@ -32,8 +32,8 @@ import Testing
         let bias = randomMatrix(shape.n, seed: 12)
         for mode in [QuantizedMatmul.Mode.w8a8, .w8a16] {
             let (error, level) = try weight.withMatmul(cap: cap) { matmul in
-                (relativeL2(matmul.applied(x, m: shape.m, bias: bias, mode: mode),
-                            reference(x, m: shape.m, weight: weight.dequantized, n: shape.n, k: shape.k, bias: bias)),
+                (try ErrorMetric.compare(matmul.applied(x, m: shape.m, bias: bias, mode: mode),
+                            reference(x, m: shape.m, weight: weight.dequantized, n: shape.n, k: shape.k, bias: bias)).relativeL2,
                  matmul.kernelLevel(mode: mode))
             }
             #expect(level <= cap)
@@ -57,7 +57,7 @@ import Testing
                 let matmul = try QuantizedMatmul(isBF16 ? .bf16(raw) : .f16(raw), rows: n, columns: k, kernelLevel: cap)
                 return matmul.applied(x, m: m, bias: nil, mode: .w8a16)
             }
-            let error = relativeL2(y, reference(x, m: m, weight: exact, n: n, k: k, bias: nil))
+            let error = try ErrorMetric.compare(y, reference(x, m: m, weight: exact, n: n, k: k, bias: nil)).relativeL2
             // bf16 weights may meet bf16-rounded activations (AVX512_BF16); f16 weights always run in f32.
             #expect(error <= (isBF16 ? 5e-3 : 1e-5), "\(isBF16 ? "bf16" : "f16") at cap \(cap): \(error)")
         }
@@ -80,11 +80,11 @@ import Testing
             let y = try weight.withMatmul(cap: cap) { $0.applied(x, m: m, bias: nil, mode: mode) }
             let column = { (v: [Double]) in (0 ..< m).map { v[$0 * n + row] } }
             let bound = mode == .w8a8 ? 2e-2 : 5e-3
-            #expect(relativeL2(column(y), column(after)) <= bound, "\(mode) misses the changed scale")
-            #expect(relativeL2(column(y), column(before)) > 10 * bound, "\(mode) ignores the changed scale")
+            #expect(try ErrorMetric.compare(column(y), column(after)).relativeL2 <= bound, "\(mode) misses the changed scale")
+            #expect(try ErrorMetric.compare(column(y), column(before)).relativeL2 > 10 * bound, "\(mode) ignores the changed scale")
             // The other columns keep their values.
             let others = { (v: [Double]) in (0 ..< m * n).filter { $0 % n != row }.map { v[$0] } }
-            #expect(relativeL2(others(y), others(after)) <= bound)
+            #expect(try ErrorMetric.compare(others(y), others(after)).relativeL2 <= bound)
         }
     }
 
@@ -103,7 +103,7 @@ import Testing
             let one = matmul.applied(x, m: m, bias: bias, mode: .w8a8, workspace: single)
             let three = matmul.applied(x, m: m, bias: bias, mode: .w8a8, workspace: many)
             #expect(one == three)
-            #expect(relativeL2(one, portable) <= 1e-6, "\(matmul.kernelDescription(mode: .w8a8)) vs portable")
+            #expect(((try? ErrorMetric.compare(one, portable))?.relativeL2 ?? .infinity) <= 1e-6, "\(matmul.kernelDescription(mode: .w8a8)) vs portable")
         }
     }
 
@@ -202,17 +202,6 @@ fileprivate func reference(_ x: [Float], m: Int, weight: [Double], n: Int, k: In
         }
     }
     return y
-}
-
-/// ‖a − b‖ / ‖b‖ (NaN anywhere → infinity, so an unwritten output fails).
-fileprivate func relativeL2(_ a: [Double], _ b: [Double]) -> Double {
-    var error = 0.0, norm = 0.0
-    for (u, v) in zip(a, b) {
-        if !u.isFinite { return .infinity }
-        error += (u - v) * (u - v)
-        norm += v * v
-    }
-    return (error / max(norm, .leastNonzeroMagnitude)).squareRoot()
 }
 
 /// f32 → bf16 bits, round to nearest even.

@@ -1,6 +1,7 @@
 import BackendConformance
 import CKernels
 import Foundation
+import Tensors
 import Testing
 
 /// The CKernels vector math (exp, GELU-tanh, SiLU, broadcast rows, row norms) at every level this CPU
@@ -141,7 +142,7 @@ import Testing
     /// LayerNorm and RMSNorm in f32 against float64: widths with tails, affine or not, and rows whose
     /// mean is 500 × their spread (where a one-pass or uncorrected f32 mean would lose digits).
     @Test(arguments: levels)
-    func rowNormsMatchFloat64(level: Int32) {
+    func rowNormsMatchFloat64(level: Int32) throws {
         var random = SeededRandom(seed: 3)
         for n in [1, 7, 37, 64, 1536, 3001] {
             let rows = 3
@@ -157,18 +158,12 @@ import Testing
                     }
                 }
                 let doubles = x.map(Double.init), (wd, bd) = (w.map(Double.init), b.map(Double.init))
-                let layerError = Self.relativeL2(layer, Reference.rowNorm(doubles, width: n, rms: false, weight: wd, bias: bd, eps: 1e-6))
-                let rmsError = Self.relativeL2(rms, Reference.rowNorm(doubles, width: n, rms: true, weight: wd, bias: nil, eps: 1e-6))
+                let layerError = try ErrorMetric.compare(layer, Reference.rowNorm(doubles, width: n, rms: false, weight: wd, bias: bd, eps: 1e-6)).relativeL2
+                let rmsError = try ErrorMetric.compare(rms, Reference.rowNorm(doubles, width: n, rms: true, weight: wd, bias: nil, eps: 1e-6)).relativeL2
                 // At offset 500 an f32 mean alone would be off by up to ulp(500) / 2 ≈ 1.3e-5 of the spread.
                 #expect(layerError < 1e-6 && rmsError < 1e-6, "n \(n) offset \(offset): layerNorm \(layerError), rmsNorm \(rmsError)")
                 if n == 1536 { print("level \(level) n \(n) offset \(offset): layerNorm relL2 \(layerError), rmsNorm \(rmsError)") }
             }
         }
-    }
-
-    static func relativeL2(_ a: [Float], _ e: [Double]) -> Double {
-        var diff = 0.0, norm = 0.0
-        for (a, e) in zip(a, e) { diff += (Double(a) - e) * (Double(a) - e); norm += e * e }
-        return (diff / max(norm, .leastNormalMagnitude)).squareRoot()
     }
 }

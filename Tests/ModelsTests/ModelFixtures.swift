@@ -47,12 +47,6 @@ enum ModelFixtures {
         return out
     }
 
-    static func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-        precondition(a.count == b.count)
-        var diff = 0.0, norm = 0.0
-        for (x, y) in zip(a, b) { diff += Double(x - y) * Double(x - y); norm += Double(y) * Double(y) }
-        return (diff / norm).squareRoot()
-    }
 }
 
 /// A weight provider that changes one tensor (for the sensitivity checks).

@@ -32,12 +32,6 @@ import Tensors
         return url
     }
 
-    func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-        let diff = zip(a, b).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-        let norm = b.reduce(0.0) { $0 + Double($1) * Double($1) }
-        return (diff / norm).squareRoot()
-    }
-
     @Test func f32RoundTripIsExactAndDataIsAligned() throws {
         let file = try VKQFile(url: writeFile("f32.vkq", weightAs: .f32))
         #expect(try file.floats("w") == weights)
@@ -54,7 +48,7 @@ import Tensors
         for zstd: Int32? in [nil, 3] {
             let file = try VKQFile(url: writeFile("lossy-\(dtype.name)-\(zstd ?? 0).vkq", weightAs: dtype, zstd: zstd))
             let decoded = try file.floats("w")
-            let error = relativeL2(decoded, weights)
+            let error = try ErrorMetric.compare(decoded, weights).relativeL2
             #expect(error > 0 && error < bound, "\(dtype) zstd=\(String(describing: zstd)): relative L2 \(error)")
             if case .q8 = dtype {
                 let stored = try #require(file.record("w").quantizationError)
@@ -89,6 +83,40 @@ import Tensors
         try bytes.write(to: url)
         let file = try VKQFile(url: url)  // the header is intact: opening succeeds
         #expect { try file.verify() } throws: { "\($0)".contains("tensor 'b'") && "\($0)".contains("checksum") }
+    }
+
+    /// A flipped byte anywhere (preamble, header, header room, blobs, padding between and after them) is
+    /// refused on open or by `verify`: each byte of the preamble, and in every other region its first and last
+    /// byte and 24 more at seeded random places.
+    @Test func everyFlippedByteIsDetected() throws {
+        let url = try writeFile("flip-source.vkq", weightAs: .q8(group: 32))
+        let good = try Data(contentsOf: url)
+        let file = try VKQFile(url: url)
+        let target = url.deletingLastPathComponent().appending(path: "flip.vkq")
+        var missed: [Int] = []
+        let blobs = file.tensors.flatMap { [$0.data, $0.scales].compactMap { $0 } }.map { $0.offset ..< $0.offset + $0.length }
+            .filter { !$0.isEmpty }.sorted { $0.lowerBound < $1.lowerBound }
+        var regions = [64 ..< file.dataOffset]
+        var end = file.dataOffset
+        for blob in blobs { regions += [end ..< blob.lowerBound, blob]; end = blob.upperBound }
+        regions.append(end ..< good.count)
+        var random = SplitMix64(seed: 11)
+        var offsets = Array(0 ..< 64)
+        for region in regions where !region.isEmpty {
+            offsets += [region.lowerBound, region.upperBound - 1] + (0 ..< 24).map { _ in region.lowerBound + Int(random.next() % UInt64(region.count)) }
+        }
+        for offset in offsets {
+            var bytes = good
+            bytes[offset] ^= 0x10
+            try bytes.write(to: target)
+            do {
+                try VKQFile(url: target).verify()
+                missed.append(offset)
+            } catch {}
+        }
+        #expect(missed.isEmpty, "flips not detected at \(missed.prefix(10)) of \(good.count) bytes")
+        try good.write(to: target)
+        try VKQFile(url: target).verify()
     }
 
     @Test func damagedHeaderOrTruncationIsDetected() throws {

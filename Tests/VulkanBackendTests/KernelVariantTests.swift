@@ -21,7 +21,7 @@ struct KernelVariantTests {
         }
         let reference = try run(CPUBackend())
         for backend in Self.backends {
-            let error = relativeL2(try run(backend), reference)
+            let error = try ErrorMetric.compare(try run(backend), reference).relativeL2
             #expect(error <= Self.bound(backend), "D \(headDim), \(backend.activations): relative L2 \(error)")
         }
     }
@@ -37,7 +37,7 @@ struct KernelVariantTests {
         }
         let reference = try run(CPUBackend(), exact)
         for backend in Self.backends {
-            let error = relativeL2(try run(backend, kernel), reference)
+            let error = try ErrorMetric.compare(try run(backend, kernel), reference).relativeL2
             #expect(error <= Self.bound(backend), "\(dtype), \(backend.activations): relative L2 \(error)")
         }
     }
@@ -53,7 +53,7 @@ struct KernelVariantTests {
         let reference = try CPUBackend().floats(try CPUBackend().linear(try CPUBackend().tensor(x, [m, k]), try CPUBackend().weight(exact.weightData), bias: nil))
         for backend in Self.backends {
             let out = try backend.floats(try backend.linear(try backend.tensor(x, [m, k]), try backend.weight(w.weightData), bias: nil))
-            let error = relativeL2(out, reference)
+            let error = try ErrorMetric.compare(out, reference).relativeL2
             #expect(error <= Self.bound(backend), "\(dtype), \(backend.activations): relative L2 \(error)")
         }
     }

@@ -29,7 +29,7 @@ struct LargeShapeTests {
         let reference = try cpu.floats(try cpu.linear(try cpu.tensor(x, [m, k]), try cpu.weight(exact.weightData), bias: try cpu.tensor(bias, [n])))
         for backend in Self.backends {
             let out = try backend.floats(try backend.linear(try backend.tensor(x, [m, k]), try backend.weight(w.weightData), bias: try backend.tensor(bias, [n])))
-            let error = relativeL2(out, reference)
+            let error = try ErrorMetric.compare(out, reference).relativeL2
             #expect(error <= Self.bound(backend, q8: dtype.isQuantized), "\(dtype) on \(backend.name): relative L2 \(error)")
         }
     }
@@ -45,7 +45,7 @@ struct LargeShapeTests {
         }
         let reference = try run(CPUBackend())
         for backend in Self.backends {
-            let error = relativeL2(try run(backend), reference)
+            let error = try ErrorMetric.compare(try run(backend), reference).relativeL2
             #expect(error <= Self.bound(backend), "attention on \(backend.name): relative L2 \(error)")
         }
     }
@@ -60,7 +60,7 @@ struct LargeShapeTests {
         }
         let reference = try run(CPUBackend())
         for backend in Self.backends {
-            let error = relativeL2(try run(backend), reference)
+            let error = try ErrorMetric.compare(try run(backend), reference).relativeL2
             #expect(error <= Self.bound(backend), "conv3d on \(backend.name): relative L2 \(error)")
         }
     }

@@ -38,7 +38,7 @@ struct MatrixCoreTests {
             let cpu = CPUBackend()
             let reference = try cpu.floats(try cpu.linear(try cpu.tensor(x, [m, k]), try cpu.weight(exact.weightData), bias: try cpu.tensor(bias, [n])))
             let out = try backend.floats(try backend.linear(try backend.tensor(x, [m, k]), try backend.weight(w.weightData), bias: try backend.tensor(bias, [n])))
-            let error = relativeL2(out, reference)
+            let error = try ErrorMetric.compare(out, reference).relativeL2
             #expect(error <= 2e-3, "\(dtype) \(m)×\(k)→\(n): relative L2 \(error)")
         }
     }

@@ -42,7 +42,7 @@ struct ModulatedLayerNormTests {
         let profile = backend.takeProfile()
         #expect(Set(profile.keys) == ["modulatedLayerNorm"], "ops run: \(profile.keys.sorted())")
         #expect((profile["modulatedLayerNorm"]?.count ?? 0) > 1, "rows were not split over windows")
-        let error = relativeL2(out, try run(cpu))
+        let error = try ErrorMetric.compare(out, try run(cpu)).relativeL2
         #expect(error <= (activations == .f16 ? 2e-3 : 1e-5), "\(activations): relative L2 \(error)")
     }
 

@@ -48,7 +48,7 @@ struct SplitBindingTests {
         }
         #expect(r.dispatches > 4, "the linear was not split (\(r.dispatches) dispatches)")
         #expect(r.split == r.whole, "splitting changed the result")
-        #expect(relativeL2(r.split, r.cpu) <= 1e-5)
+        #expect(try ErrorMetric.compare(r.split, r.cpu).relativeL2 <= 1e-5)
     }
 
     @Test func elementwiseSplitsBoxes() throws {
@@ -62,7 +62,7 @@ struct SplitBindingTests {
         }
         #expect(r.dispatches > 4, "not split (\(r.dispatches) dispatches)")
         #expect(r.split == r.whole)
-        #expect(relativeL2(r.split, r.cpu) <= 1e-6)
+        #expect(try ErrorMetric.compare(r.split, r.cpu).relativeL2 <= 1e-6)
     }
 
     @Test func normsRotaryAndLayoutSplitRows() throws {
@@ -82,7 +82,7 @@ struct SplitBindingTests {
         }
         #expect(r.dispatches > 12, "not split (\(r.dispatches) dispatches)")
         #expect(r.split == r.whole)
-        #expect(relativeL2(r.split, r.cpu) <= 1e-5)
+        #expect(try ErrorMetric.compare(r.split, r.cpu).relativeL2 <= 1e-5)
     }
 
     @Test func attentionSplitsQueriesPerBatchItem() throws {
@@ -96,7 +96,7 @@ struct SplitBindingTests {
         }
         #expect(r.dispatches > 2)
         #expect(r.split == r.whole)
-        #expect(relativeL2(r.split, r.cpu) <= 1e-5)
+        #expect(try ErrorMetric.compare(r.split, r.cpu).relativeL2 <= 1e-5)
     }
 
     @Test func conv3dSplitsChannelsAndAccumulates() throws {
@@ -109,8 +109,8 @@ struct SplitBindingTests {
             try b.conv3d(try b.tensor(x, [1, 8, 4, 16, 16]), try b.weight(w.weightData), bias: try b.tensor(bias, [8]), options)
         }
         #expect(r.dispatches >= 9)
-        #expect(relativeL2(r.split, r.whole) <= 1e-6)
-        #expect(relativeL2(r.split, r.cpu) <= 1e-5)
+        #expect(try ErrorMetric.compare(r.split, r.whole).relativeL2 <= 1e-6)
+        #expect(try ErrorMetric.compare(r.split, r.cpu).relativeL2 <= 1e-5)
     }
 
     @Test func tooLargeForAnySplitIsAnError() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VulkanBackend
 
@@ -7,9 +8,13 @@ enum TestDevice {
 
     static var device: VulkanDevice? { try? result.get() }
 
-    /// False only when the machine has no Vulkan driver or no device: then device tests are skipped.
-    /// Any other failure to open the device leaves this true, so the tests run and fail loudly.
+    /// `VACEKIT_REQUIRE_VULKAN=1` (CI: .ci/run): a missing driver or device fails the run instead of skipping.
+    static var required: Bool { ProcessInfo.processInfo.environment["VACEKIT_REQUIRE_VULKAN"] == "1" }
+
+    /// False only when the machine has no Vulkan driver or no device (and none is required): then device
+    /// tests are skipped. Any other failure to open the device leaves this true, so the tests run and fail loudly.
     static var available: Bool {
+        if required { return true }
         switch result {
         case .failure(.noDriver), .failure(.noDevice): return false
         default: return true
@@ -22,6 +27,13 @@ enum TestDevice {
     static var isGPU: Bool {
         guard let type = device?.capabilities.deviceType else { return false }
         return type == .discreteGPU || type == .integratedGPU
+    }
+}
+
+@Suite struct RequiredVulkanTests {
+    @Test(.enabled(if: TestDevice.required, "VACEKIT_REQUIRE_VULKAN is not set"))
+    func aRequiredDeviceIsPresent() throws {
+        if case .failure(let error) = TestDevice.result { Issue.record("VACEKIT_REQUIRE_VULKAN=1 but no Vulkan device: \(error)") }
     }
 }
 

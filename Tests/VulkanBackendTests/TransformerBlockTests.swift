@@ -104,10 +104,10 @@ struct TransformerBlockTests {
         let backend = try #require(TestBackends.f32)
         let block = TinyWanBlock(matrixType: .f32, seed: 1000)
         let reference = try block.run(on: CPUBackend())
-        let error = relativeL2(try block.run(on: backend), reference)
+        let error = try ErrorMetric.compare(try block.run(on: backend), reference).relativeL2
         #expect(error <= 1e-5, "relative L2 \(error)")
         // The comparison notices a single changed weight.
-        let perturbed = relativeL2(try block.perturbed("cross.v.weight", by: 0.05).run(on: backend), reference)
+        let perturbed = try ErrorMetric.compare(try block.perturbed("cross.v.weight", by: 0.05).run(on: backend), reference).relativeL2
         #expect(perturbed > 20 * 1e-5, "a perturbed weight moved the output by only \(perturbed)")
     }
 
@@ -117,9 +117,9 @@ struct TransformerBlockTests {
         let backend = try #require(TestBackends.f16)
         let block = TinyWanBlock(matrixType: .f16, seed: 2000)
         let reference = try block.run(on: CPUBackend())
-        let error = relativeL2(try block.run(on: backend), reference)
+        let error = try ErrorMetric.compare(try block.run(on: backend), reference).relativeL2
         #expect(error <= 3e-3, "relative L2 \(error)")
-        let perturbed = relativeL2(try block.perturbed("ffn.2.weight", by: 0.5).run(on: backend), reference)
+        let perturbed = try ErrorMetric.compare(try block.perturbed("ffn.2.weight", by: 0.5).run(on: backend), reference).relativeL2
         #expect(perturbed > 3 * 3e-3, "a perturbed weight moved the output by only \(perturbed)")
     }
 
@@ -128,7 +128,7 @@ struct TransformerBlockTests {
         let backend = try #require(TestBackends.f32)
         let block = TinyWanBlock(matrixType: .q8(group: 32), seed: 3000)
         let dequantized = TinyWanBlock(dequantizing: block)
-        let error = relativeL2(try block.run(on: backend), try dequantized.run(on: CPUBackend()))
+        let error = try ErrorMetric.compare(try block.run(on: backend), try dequantized.run(on: CPUBackend())).relativeL2
         #expect(error <= 1e-5, "relative L2 \(error)")
     }
 }

@@ -64,14 +64,3 @@ final class WeightBytes: @unchecked Sendable {
         if let scales { UnsafeMutableRawPointer(mutating: scales.baseAddress)?.deallocate() }
     }
 }
-
-/// ‖a − b‖ / ‖b‖ in f64.
-func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
-    precondition(a.count == b.count, "\(a.count) vs \(b.count) values")
-    var diff = 0.0, norm = 0.0
-    for (x, y) in zip(a, b) {
-        diff += (Double(x) - Double(y)) * (Double(x) - Double(y))
-        norm += Double(y) * Double(y)
-    }
-    return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
-}

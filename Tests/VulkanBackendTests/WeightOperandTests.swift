@@ -24,7 +24,7 @@ struct WeightOperandTests {
         let reference = try run(CPUBackend())
         for backend in [TestBackends.f32, TestBackends.f16].compactMap({ $0 }) {
             let bound = backend.activations == .f16 ? 2e-3 : 1e-5
-            let error = relativeL2(try run(backend), reference)
+            let error = try ErrorMetric.compare(try run(backend), reference).relativeL2
             #expect(error <= bound, "\(dtype) weights, \(backend.activations) activations: relative L2 \(error)")
         }
     }

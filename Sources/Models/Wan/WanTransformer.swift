@@ -100,9 +100,9 @@ public final class WanTransformer {
         // Time: sinusoid (f64, cos first) → MLP → e [B, 1, D]; e0 [B, 6, D].
         let sinusoids = try b.tensor(timesteps.flatMap { Sinusoid.embedding($0, dim: c.freqDim) }, [run.batch, c.freqDim])
         var e = try b.linear(try b.unary(.silu, try b.linear(sinusoids, timeIn, bias: timeInBias)), timeOut, bias: timeOutBias)
+        try tap?("time_embedding", e)  // [B, D], as Wan2.1 model.py WanModel.forward's e (diffusers: temb)
         let e0 = try b.reshape(try b.linear(try b.unary(.silu, e), timeProjection, bias: timeProjectionBias), [run.batch, 6, c.dim])
         e = try b.reshape(e, [run.batch, 1, c.dim])
-        try tap?("time_embedding", e)
         try tap?("text_embedding", run.context)
 
         let x0 = try b.linear(try Patchify.tokens(latents, on: b), patchEmbedding, bias: patchBias)  // [B, N, D]

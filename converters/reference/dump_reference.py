@@ -1,0 +1,516 @@
+#!/usr/bin/env python3
+"""Layer-by-layer reference dump for `vacekit validate --reference DUMP.safetensors`.
+
+    dump_reference.py CHECKPOINT --inputs IN.safetensors --output DUMP.safetensors [--device cpu|cuda]
+                      [--dtype float32|bfloat16] [--family F]
+    dump_reference.py CHECKPOINT --random-inputs 3x8x12 --output DUMP.safetensors
+
+CHECKPOINT is a file or folder in the official or the diffusers layout. The reference model (diffusers) runs
+on IN's named inputs (the names `vacekit forward` takes), and DUMP holds those inputs, the final output under
+the name VaceKit writes (`noise_pred`, `latent`, `video`, `context`) and the tensor at each named point as
+`point.NAME`, in the shapes and layouts VaceKit's models tap them (see the FAMILIES table below). Every tensor
+is stored as float32 whatever --dtype ran. The file is written to a temporary name and renamed when complete.
+
+Each family is one entry of FAMILIES: how to recognise its keys, load the diffusers model, make random inputs,
+and run with hooks. A new family is one more entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+
+class DumpError(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checkpoint reading (file or folder, official or diffusers layout)
+# ----------------------------------------------------------------------------------------------------
+
+def weight_files(path: str) -> list[str]:
+    """The weight files of CHECKPOINT: the file itself, or a folder's (sharded) safetensors / .pth files."""
+    if os.path.isfile(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise DumpError(f"{path}: no such file or folder")
+    for sub in ("", "transformer", "vae", "text_encoder"):
+        d = os.path.join(path, sub)
+        if not os.path.isdir(d):
+            continue
+        files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith((".safetensors", ".pth", ".pt", ".bin")))
+        if files:
+            return files
+    raise DumpError(f"{path}: no .safetensors/.pth weight files in the folder")
+
+
+def load_state_dict(files: list[str]) -> dict[str, torch.Tensor]:
+    sd: dict[str, torch.Tensor] = {}
+    for f in files:
+        if f.endswith(".safetensors"):
+            with safe_open(f, "pt") as h:
+                for k in h.keys():
+                    sd[k] = h.get_tensor(k)
+        else:
+            obj = torch.load(f, map_location="cpu", weights_only=True)
+            if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+                obj = obj["state_dict"]
+            sd.update(obj)
+    return sd
+
+
+def find_config(path: str, files: list[str]) -> dict | None:
+    """config.json beside the weight file as given (not beside a symlink's target: a Hugging Face cache
+    keeps the weights in blobs/ and the config beside the link), or in the folder."""
+    candidates = [os.path.join(os.path.dirname(os.path.abspath(files[0])), "config.json")]
+    if os.path.isdir(path):
+        candidates.insert(0, os.path.join(path, "config.json"))
+    for c in candidates:
+        if os.path.isfile(c):
+            with open(c) as h:
+                return json.load(h)
+    if files[0].endswith(".safetensors"):  # the LTX-Video single file carries its configs in the header
+        with safe_open(files[0], "pt") as h:
+            meta = h.metadata() or {}
+        if "config" in meta:
+            return {"single_file": json.loads(meta["config"])}
+    return None
+
+
+def strip_prefix(sd: dict[str, torch.Tensor], prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    for p in prefixes:
+        if sd and all(k.startswith(p) for k in sd):
+            return {k[len(p):]: v for k, v in sd.items()}
+    return sd
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hooks: record named points, concatenating repeated calls in time (the VAEs run chunk by chunk)
+# ----------------------------------------------------------------------------------------------------
+
+class Recorder:
+    def __init__(self):
+        self.points: dict[str, list[torch.Tensor]] = {}
+        self.order: list[str] = []
+        self.handles = []
+
+    def add(self, name: str, value: torch.Tensor) -> None:
+        if name not in self.points:
+            self.points[name] = []
+            self.order.append(name)
+        self.points[name].append(value.detach().float().cpu())
+
+    def output(self, module: torch.nn.Module, name: str, transform: Callable = lambda t: t) -> None:
+        def hook(_m, _args, out):
+            self.add(name, transform(out[0] if isinstance(out, tuple) else out))
+        self.handles.append(module.register_forward_hook(hook))
+
+    def input(self, module: torch.nn.Module, name: str, transform: Callable = lambda t: t) -> None:
+        def hook(_m, args):
+            self.add(name, transform(args[0]))
+        self.handles.append(module.register_forward_pre_hook(hook))
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        out = {}
+        for name in self.order:
+            parts = self.points[name]
+            out[f"point.{name}"] = parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
+        return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Wan2.1 transformer (WanTransformer3DModel / WanVACETransformer3DModel)
+# ----------------------------------------------------------------------------------------------------
+
+def wan_transformer_detect(sd) -> bool:
+    return "patch_embedding.weight" in sd and ("blocks.0.self_attn.q.weight" in sd or "blocks.0.attn1.to_q.weight" in sd)
+
+
+def wan_transformer_load(sd, config, path):
+    from diffusers import WanTransformer3DModel, WanVACETransformer3DModel
+    from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
+
+    official = "blocks.0.self_attn.q.weight" in sd
+    if config is None:
+        raise DumpError(f"{path}: no config.json beside the weights (the head count is not in the tensors)")
+    if official:
+        # Official config.json (Wan2.1 wan/modules/model.py WanModel.__init__ arguments); text_dim is never
+        # stored there: read it from text_embedding.0.weight [dim, text_dim].
+        try:
+            heads = config["num_heads"]
+            cfg = dict(
+                patch_size=tuple(sd["patch_embedding.weight"].shape[2:]), num_attention_heads=heads,
+                attention_head_dim=config["dim"] // heads, in_channels=config["in_dim"], out_channels=config["out_dim"],
+                text_dim=sd["text_embedding.0.weight"].shape[1], freq_dim=config["freq_dim"], ffn_dim=config["ffn_dim"],
+                num_layers=config["num_layers"], cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+                eps=config.get("eps", 1e-6))
+        except KeyError as e:
+            raise DumpError(f"{path}: config.json lacks {e} (an official Wan2.1 config has dim, num_heads, ...)")
+        if config.get("model_type") == "i2v" or "img_emb.proj.0.weight" in sd:
+            raise DumpError(f"{path}: image-to-video Wan models are not supported")
+        vace = "vace_patch_embedding.weight" in sd
+        if vace:
+            cfg.update(vace_layers=list(config["vace_layers"]), vace_in_channels=config.get("vace_in_dim", 96))
+        sd = convert_wan_transformer_to_diffusers(dict(sd))
+    else:
+        cfg = {k: v for k, v in config.items() if not k.startswith("_")}
+        vace = "vace_patch_embedding.weight" in sd
+    cls = WanVACETransformer3DModel if vace else WanTransformer3DModel
+    model = cls.from_config(cfg) if not official else cls(**cfg)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise DumpError(f"{path}: weights do not match {cls.__name__}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def wan_transformer_random(model, size: str, gen) -> dict[str, torch.Tensor]:
+    f, h, w = parse_size(size)
+    c = model.config
+    out = {
+        "latents": torch.randn(1, c.in_channels, f, h, w, generator=gen),
+        "timestep": torch.tensor([700.0]),
+        "context": torch.randn(1, 16, c.text_dim, generator=gen),
+    }
+    if hasattr(c, "vace_layers"):
+        out["vace_context"] = torch.randn(1, c.vace_in_channels, f, h, w, generator=gen)
+    return out
+
+
+TEXT_LEN = 512  # Wan2.1 text_len: the official WanModel.forward zero-pads the context to this many rows
+
+
+def wan_transformer_run(model, inputs, device, dtype):
+    rec = Recorder()
+    vace = hasattr(model.config, "vace_layers")
+    tokens = lambda t: t.flatten(2).transpose(1, 2)  # conv [B, D, F, H, W] -> [B, N, D] as WanModel does
+    # time_embedding: e [B, D] (official: time_embedding(sinusoid)); diffusers returns it as temb.
+    rec.output(model.condition_embedder.time_embedder, "time_embedding")
+    rec.output(model.condition_embedder.text_embedder, "text_embedding")
+    rec.output(model.patch_embedding, "patch_embedding", tokens)
+    if vace:
+        for k, block in enumerate(model.vace_blocks):  # hint k = after_proj output, before its scale
+            rec.output(block, f"vace_blocks.{k}", lambda out: out)
+    # blocks.{i}: the main stream after block i with its hint added = the input of block i+1 (of norm_out
+    # after the last block): diffusers adds the hint outside the block.
+    n = len(model.blocks)
+    for i in range(n):
+        rec.input(model.blocks[i + 1] if i + 1 < n else model.norm_out, f"blocks.{i}")
+    rec.output(model.proj_out, "head")  # [B, N, prod(patch)·out] before unpatchify
+
+    latents = inputs["latents"]
+    ctx = inputs["context"]
+    if ctx.shape[1] < TEXT_LEN:
+        ctx = torch.cat([ctx, ctx.new_zeros(ctx.shape[0], TEXT_LEN - ctx.shape[1], ctx.shape[2])], dim=1)
+    kwargs = dict(hidden_states=latents.to(device, dtype), timestep=inputs["timestep"].to(device),
+                  encoder_hidden_states=ctx.to(device, dtype), return_dict=False)
+    if vace:
+        if "vace_context" not in inputs:
+            raise DumpError("this is a VACE model: the inputs need vace_context")
+        n_vace = len(model.config.vace_layers)
+        scale = inputs.get("vace_scale", torch.ones(1)).float().flatten()
+        if scale.numel() == 1:
+            scale = scale.repeat(n_vace)
+        if scale.numel() != n_vace:
+            raise DumpError(f"vace_scale has {scale.numel()} values for {n_vace} VACE layers (give 1 or {n_vace})")
+        kwargs.update(control_hidden_states=inputs["vace_context"].to(device, dtype), control_hidden_states_scale=scale.to(device))
+    out = model(**kwargs)[0]
+    points = rec.tensors()
+    # The points in VaceKit's execution order: each VACE block runs just before its main block.
+    order = ["time_embedding", "text_embedding", "patch_embedding"]
+    for i in range(n):
+        if vace and i in model.config.vace_layers:
+            order.append(f"vace_blocks.{model.config.vace_layers.index(i)}")
+        order.append(f"blocks.{i}")
+    order.append("head")
+    return {"noise_pred": out.float().cpu()}, {f"point.{p}": points[f"point.{p}"] for p in order}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Wan2.1 VAE (AutoencoderKLWan): stage outputs under the official module names
+# ----------------------------------------------------------------------------------------------------
+
+def wan_vae_detect(sd) -> bool:
+    return ("encoder.conv1.weight" in sd and "decoder.upsamples.0.residual.0.gamma" in sd) or \
+           ("encoder.conv_in.weight" in sd and "decoder.up_blocks.0.resnets.0.norm1.gamma" in sd)
+
+
+def wan_vae_load(sd, config, path):
+    from diffusers import AutoencoderKLWan
+    from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
+
+    if "encoder.conv1.weight" in sd:  # official: no config; base_dim from the first conv [base_dim, 3, 3, 3, 3]
+        sd = convert_wan_vae_to_diffusers(dict(sd))
+        cfg = dict(base_dim=sd["encoder.conv_in.weight"].shape[0], z_dim=sd["post_quant_conv.weight"].shape[0])
+    else:
+        cfg = {k: v for k, v in (config or {}).items() if not k.startswith("_")}
+    model = AutoencoderKLWan(**cfg) if "encoder.conv_in.weight" in sd and not config else AutoencoderKLWan.from_config(cfg)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise DumpError(f"{path}: weights do not match AutoencoderKLWan: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def wan_vae_random(model, size: str, gen) -> dict[str, torch.Tensor]:
+    t, h, w = parse_size(size)
+    return {"video": torch.rand(1, 3, t, h, w, generator=gen) * 2 - 1}
+
+
+def wan_vae_run(model, inputs, device, dtype):
+    rec = Recorder()
+    enc, dec = model.encoder, model.decoder
+    rec.output(enc.conv_in, "encoder.conv1")
+    for i, layer in enumerate(enc.down_blocks):
+        rec.output(layer, f"encoder.downsamples.{i}")
+    rec.output(enc.mid_block, "encoder.middle")
+    rec.output(enc.conv_out, "encoder.head")
+    rec.output(dec.conv_in, "decoder.conv1")
+    rec.output(dec.mid_block, "decoder.middle")
+    for j, up in enumerate(dec.up_blocks):  # official flat upsamples: 4j + r resnets, 4j + 3 resample
+        for r, res in enumerate(up.resnets):
+            rec.output(res, f"decoder.upsamples.{4 * j + r}")
+        for upsampler in (up.upsamplers or []):
+            rec.output(upsampler, f"decoder.upsamples.{4 * j + len(up.resnets)}")
+    rec.output(dec.conv_out, "decoder.head")
+    c = model.config
+    mean = torch.tensor(c.latents_mean).view(1, -1, 1, 1, 1)
+    std = torch.tensor(c.latents_std).view(1, -1, 1, 1, 1)
+    if "video" in inputs:  # encode: the normalised posterior mean, as `vacekit vae` writes `latent`
+        mu = model.encode(inputs["video"].to(device, dtype)).latent_dist.mean.float().cpu()
+        outputs = {"latent": (mu - mean) / std}
+    elif "latent" in inputs:
+        z = (inputs["latent"].float() * std + mean).to(device, dtype)
+        outputs = {"video": model.decode(z).sample.float().cpu()}
+    else:
+        raise DumpError("Wan VAE inputs: video [B, 3, 1+4k, H, W] (encode) or latent [B, 16, F, H, W] (decode)")
+    return outputs, rec.tensors()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Text encoders (UMT5 for Wan, T5 for LTX): point.blocks.{i} = hidden states after encoder block i
+# ----------------------------------------------------------------------------------------------------
+
+def t5_detect(sd) -> bool:
+    return any(re.match(r"^(encoder\.)?block\.0\.layer\.0\.SelfAttention\.q\.weight$", k) for k in sd)
+
+
+def t5_load(sd, config, path):
+    from transformers import T5Config, T5EncoderModel, UMT5EncoderModel
+
+    if config is None:
+        raise DumpError(f"{path}: no config.json beside the text encoder weights")
+    sd = {("encoder." + k if k.startswith("block.") or k.startswith("final_layer_norm") else k): v for k, v in sd.items()}
+    umt5 = "encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight" in sd
+    cls = UMT5EncoderModel if umt5 or config.get("model_type") == "umt5" else T5EncoderModel
+    cfg = cls.config_class(**{k: v for k, v in config.items() if not k.startswith("_")}) if cls is UMT5EncoderModel else T5Config(**config)
+    model = cls(cfg)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    missing = [m for m in missing if not m.endswith("embed_tokens.weight")]  # tied to shared.weight
+    if missing or unexpected:
+        raise DumpError(f"{path}: weights do not match {cls.__name__}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def t5_random(model, size: str, gen):
+    (length,) = parse_size(size)
+    ids = torch.randint(1, model.config.vocab_size, (1, length), generator=gen)
+    return {"input_ids": ids, "attention_mask": torch.ones(1, length, dtype=torch.int64)}
+
+
+def t5_run(model, inputs, device, dtype):
+    rec = Recorder()
+    for i, block in enumerate(model.encoder.block):
+        rec.output(block, f"blocks.{i}")
+    mask = inputs.get("attention_mask", torch.ones_like(inputs["input_ids"]))
+    out = model(input_ids=inputs["input_ids"].long().to(device), attention_mask=mask.long().to(device)).last_hidden_state
+    return {"context": out.float().cpu()}, rec.tensors()
+
+
+# ----------------------------------------------------------------------------------------------------
+# LTX-Video 0.9 transformer (LTXVideoTransformer3DModel)
+# ----------------------------------------------------------------------------------------------------
+
+def ltx_transformer_detect(sd) -> bool:
+    return "model.diffusion_model.patchify_proj.weight" in sd or "patchify_proj.weight" in sd or ("proj_in.weight" in sd and "transformer_blocks.0.attn1.to_q.weight" in sd)
+
+
+def ltx_transformer_load(sd, config, path):
+    import inspect
+
+    from diffusers import LTXVideoTransformer3DModel
+    from diffusers.loaders.single_file_utils import convert_ltx_transformer_checkpoint_to_diffusers
+
+    if any(k.startswith("model.diffusion_model.") for k in sd) or "patchify_proj.weight" in sd:
+        # The LTX-Video single file: transformer keys under model.diffusion_model., the VAE under vae.
+        sd = {k: v for k, v in sd.items() if not k.startswith("vae.")}
+        sd = convert_ltx_transformer_checkpoint_to_diffusers(dict(sd))
+    if config is not None and "single_file" in config:
+        config = config["single_file"].get("transformer")
+    if config is None:
+        raise DumpError(f"{path}: no transformer config (config.json, or the single file's `config` metadata)")
+    known = set(inspect.signature(LTXVideoTransformer3DModel.__init__).parameters) - {"self"}
+    cfg = {k: v for k, v in config.items() if k in known}
+    if cfg.get("qk_norm") == "rms_norm":  # LTX-Video's rms_norm normalises q/k over all heads (diffusers' name)
+        cfg["qk_norm"] = "rms_norm_across_heads"
+    model = LTXVideoTransformer3DModel(**cfg)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise DumpError(f"{path}: weights do not match LTXVideoTransformer3DModel: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def ltx_transformer_random(model, size: str, gen):
+    f, h, w = parse_size(size)
+    c = model.config
+    return {"latents": torch.randn(1, c.in_channels, f, h, w, generator=gen), "timestep": torch.tensor([700.0]),
+            "context": torch.randn(1, 16, c.caption_channels, generator=gen), "context_mask": torch.ones(1, 16)}
+
+
+def ltx_transformer_run(model, inputs, device, dtype):
+    rec = Recorder()
+    rec.output(model.proj_in, "patch_embedding")
+    # time_embedding: the embedded timestep [B, D] (AdaLayerNormSingle's second output; the first is its 6·D projection).
+    model.time_embed.register_forward_hook(lambda _m, _a, out: rec.add("time_embedding", out[1]))
+    rec.output(model.caption_projection, "text_embedding")
+    for i, block in enumerate(model.transformer_blocks):
+        rec.output(block, f"blocks.{i}")
+    rec.output(model.proj_out, "head")
+    latents = inputs["latents"]
+    b, ch, f, h, w = latents.shape  # patch size 1: tokens in (f, h, w) order, as the LTX pipeline packs them
+    tokens = latents.flatten(2).transpose(1, 2)
+    mask = inputs.get("context_mask", torch.ones(inputs["context"].shape[:2]))
+    scale = inputs.get("rope_interpolation_scale")
+    out = model(hidden_states=tokens.to(device, dtype), encoder_hidden_states=inputs["context"].to(device, dtype),
+                timestep=inputs["timestep"].to(device), encoder_attention_mask=mask.to(device),
+                num_frames=f, height=h, width=w, rope_interpolation_scale=None if scale is None else tuple(scale.tolist()),
+                return_dict=False)[0]
+    noise = out.float().cpu().transpose(1, 2).reshape(b, -1, f, h, w)
+    return {"noise_pred": noise}, rec.tensors()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The families
+# ----------------------------------------------------------------------------------------------------
+
+@dataclass
+class Family:
+    detect: Callable
+    load: Callable
+    random_inputs: Callable
+    run: Callable
+    inputs: tuple[str, ...]   # the input names the entry reads
+    example_size: str
+
+
+FAMILIES = {
+    "wan-transformer": Family(wan_transformer_detect, wan_transformer_load, wan_transformer_random, wan_transformer_run,
+                              ("latents", "timestep", "context", "vace_context", "vace_scale"), "3x8x12 (latent F x H x W)"),
+    "wan-vae": Family(wan_vae_detect, wan_vae_load, wan_vae_random, wan_vae_run, ("video", "latent"), "5x32x32 (pixel T x H x W)"),
+    "ltx-transformer": Family(ltx_transformer_detect, ltx_transformer_load, ltx_transformer_random, ltx_transformer_run,
+                              ("latents", "timestep", "context", "context_mask", "rope_interpolation_scale"), "2x4x6 (latent F x H x W)"),
+    "t5": Family(t5_detect, t5_load, t5_random, t5_run, ("input_ids", "attention_mask"), "16 (tokens)"),
+}
+
+
+def parse_size(size: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(x) for x in size.lower().split("x"))
+    except ValueError:
+        raise DumpError(f"--random-inputs {size}: expected sizes like 3x8x12")
+    if any(d <= 0 for d in dims):
+        raise DumpError(f"--random-inputs {size}: sizes must be positive")
+    return dims
+
+
+def read_inputs(path: str, allowed: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    out = {}
+    with safe_open(path, "pt") as h:
+        for k in h.keys():
+            if k not in allowed:
+                raise DumpError(f"{path}: unknown input '{k}' (expected {', '.join(allowed)})")
+            out[k] = h.get_tensor(k)
+    return out
+
+
+def save_atomic(path: str, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> None:
+    """Writes to a temporary file beside `path` and renames it: an interrupted run leaves no partial dump."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".dump-", suffix=".safetensors", dir=d)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        save_file({k: v.contiguous() for k, v in sorted(tensors.items())}, tmp, metadata=metadata)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a dump is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", help="weights file or folder (official or diffusers layout)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--inputs", help="named inputs (.safetensors), as `vacekit forward` / `vae` / `encode-text` take them")
+    src.add_argument("--random-inputs", metavar="SIZE", help="random inputs of this size: " +
+                     "; ".join(f"{k} {f.example_size}" for k, f in FAMILIES.items()))
+    p.add_argument("--output", required=True, help="the dump (.safetensors)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (cuda:N)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--family", choices=sorted(FAMILIES), help="default: recognised from the tensor names")
+    p.add_argument("--seed", type=int, default=0, help="seed of --random-inputs")
+    a = p.parse_args(argv)
+    try:
+        files = weight_files(a.checkpoint)
+        sd = load_state_dict(files)
+        config = find_config(a.checkpoint, files)
+        name = a.family or next((k for k, f in FAMILIES.items() if f.detect(sd)), None)
+        if name is None:
+            raise DumpError(f"{a.checkpoint}: not a checkpoint of a known family ({', '.join(FAMILIES)}); give --family")
+        fam = FAMILIES[name]
+        if a.device.startswith("cuda") and not torch.cuda.is_available():
+            raise DumpError(f"--device {a.device}: this torch has no CUDA device")
+        dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[a.dtype]
+        model = fam.load(sd, config, a.checkpoint).eval()
+        del sd
+        model = model.to(a.device)
+        if dtype != torch.float32:
+            # As diffusers' from_pretrained(torch_dtype=...) does: the modules it keeps in float32 stay so.
+            model = model.to(dtype)
+            keep = getattr(model, "_keep_in_fp32_modules", None) or []
+            for mname, module in model.named_modules():
+                if any(part in keep for part in mname.split(".")):
+                    module.float()
+        if a.inputs:
+            inputs = read_inputs(a.inputs, fam.inputs)
+        else:
+            inputs = fam.random_inputs(model, a.random_inputs, torch.Generator().manual_seed(a.seed))
+        with torch.no_grad():
+            outputs, points = fam.run(model, inputs, a.device, dtype)
+        tensors = {k: v.float() if v.is_floating_point() else v.float() for k, v in inputs.items()}
+        tensors.update(outputs)
+        tensors.update(points)
+        meta = {"vacekit_dump": json.dumps({"family": name, "dtype": a.dtype, "device": a.device,
+                                            "points": [k[len("point."):] for k in points],
+                                            "torch": torch.__version__})}
+        save_atomic(a.output, tensors, meta)
+    except DumpError as e:
+        print(f"dump_reference.py: {e}", file=sys.stderr)
+        return 1
+    print(f"{a.output}: {name}, {len(points)} points, outputs {', '.join(outputs)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
