@@ -53,8 +53,7 @@ let package = Package(
             name: "vacekit",
             dependencies: [
                 "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "TextTokenizers",
-                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "Pipeline", "Runtime",
-                "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "Validation",
+                "Pipeline", "Runtime", "Validation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -68,7 +67,6 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
         // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
-        .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors"]),
         .testTarget(name: "TextEncoderTests", dependencies: ["Models", "TextTokenizers", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
         .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors", "Media"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "Models", "CPUBackend", "VKQ", "Checkpoints", "Tensors"]),

@@ -14,9 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure ops and model forwards (see BENCHMARKS.md).",
-        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchVAECommand.self, BenchT5Command.self])
-        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXVAECommand.self])
-        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXCommand.self])
+        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXCommand.self, BenchVAECommand.self, BenchLTXVAECommand.self, BenchT5Command.self])
 }
 
 struct BenchOpsCommand: ParsableCommand {

@@ -11,15 +11,6 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Measure accuracy against a PyTorch reference, layer by layer (relative L2, max |Δ|, cosine).",
         discussion: """
-            The reference file holds the inputs (latents, timestep, context, vace_context) and one or more outputs named
-            noise_pred_<case>; the VACE scales of a case come from a tensor named scale_<case> when present, else from the case
-            name (scale_1 → 1, no_vace → 0). converters/reference/make_fixtures.py writes such files.
-            LTX-Video / VACE-LTX models: the inputs of `forward` (latents, timestep, context, context_mask, frame_rate,
-            vace_context) and outputs noise_pred_<case>, with per-case vace_scale_<case> and stg_skip_layers_<case>
-            (converters/reference/make_ltx_vace_fixtures.py writes such files).
-            """)
-
-    @Option(help: "The converted Wan2.1(-VACE) or LTX-Video / VACE-LTX transformer (.vkq).")
             A dump of converters/reference/dump_reference.py holds the inputs, the final output (noise_pred) and the tensor at
             each named point (point.NAME). validate runs the inputs, taps the same points, and prints each point's error in
             execution order, marking the first point whose relative L2 grows more than 3× over the previous point while above
@@ -56,12 +47,6 @@ struct ValidateCommand: ParsableCommand {
         guard ["f32", "f16"].contains(dtype) else { throw ValidationError("--dtype \(dtype): use f32 or f16") }
         let backend = try DeviceOption.backend(device, activations: dtype)
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
-        if LTXInputs.isLTX(family: weights.family) { return try validateLTX(weights, backend: backend) }
-        let transformer = try WanTransformer(weights: weights, backend: backend, residency: residency)
-        let file = try SafetensorsFile(url: URL(fileURLWithPath: reference))
-        func tensor(_ name: String) throws -> Tensor {
-            guard let entry = file.entry(name) else { throw DeviceError("\(reference): no tensor '\(name)'") }
-            return try backend.tensor(try file.floats(name), Shape(entry.shape))
         let dump = try ReferenceDump(url: URL(fileURLWithPath: reference))
         let header = weights.file.header
         if dump.file.names.contains(where: { $0.hasPrefix("noise_pred_") }) {
@@ -121,30 +106,6 @@ struct ValidateCommand: ParsableCommand {
         if !worst.isFinite { throw ValidateError("a case's output is non-finite") }
         if let bound, worst > bound {
             throw ValidateError(String(format: "worst relative L2 %.3e exceeds --bound %.1e", worst, bound))
-        }
-    }
-
-    /// Every noise_pred_<case> of an LTX reference file, with the case's vace_scale / stg_skip_layers.
-    func validateLTX(_ weights: VKQWeights, backend: any Backend) throws {
-        let transformer = try LTXTransformer(weights: weights, backend: backend, residency: residency)
-        let file = try SafetensorsFile(url: URL(fileURLWithPath: reference))
-        let cases = file.names.filter { $0.hasPrefix("noise_pred_") }.sorted()
-        guard !cases.isEmpty else { throw DeviceError("\(reference): no noise_pred_<case> outputs to compare with") }
-        print("\(weights.family) (\(weights.file.header.converter.recipe)) on \(backend.name) vs \(URL(fileURLWithPath: reference).lastPathComponent)")
-        var worst = 0.0
-        for name in cases {
-            let label = String(name.dropFirst("noise_pred_".count))
-            let inputs = try LTXInputs(file, path: reference, on: backend, case: label)
-            let result = try inputs.run(transformer)
-            let metric = try ErrorMetric.compare(try backend.floats(result), shape: result.shape, try file.floats(name),
-                                                 shape: Shape(file.entry(name)!.shape), what: name)
-            worst = max(worst, metric.isFinite ? metric.relativeL2 : .infinity)
-            let stg = inputs.skip.map { "STG layers \($0.layers.sorted()) row \($0.rows.sorted())" } ?? "no STG"
-            print("  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " scale %.2f  ", inputs.vaceScale)
-                  + stg.padding(toLength: 24, withPad: " ", startingAt: 0) + " \(metric)")
-        }
-        if let bound, !(worst <= bound) {
-            throw DeviceError(String(format: "worst relative L2 %.3e exceeds --bound %.1e", worst, bound))
         }
     }
 }

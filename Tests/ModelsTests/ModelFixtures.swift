@@ -5,6 +5,11 @@ import VKQ
 
 /// Fixture models converted once per test run, and the diffusers reference tensors.
 enum ModelFixtures {
+    /// Relative L2 through the one error metric (non-finite → ∞; a length mismatch fails the test).
+    static func relativeL2(_ a: [Float], _ b: [Float]) -> Double {
+        (try? ErrorMetric.compare(a, b, what: "relativeL2").relativeL2) ?? .infinity
+    }
+
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appending(path: "Fixtures")
     static let directory: URL = {
         let dir = FileManager.default.temporaryDirectory.appending(path: "vacekit-models-\(UUID().uuidString)")
