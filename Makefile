@@ -22,7 +22,7 @@ demo: setup
 	.build/release/vacekit verify out/demo-wan-vace-q8.vkq
 	.build/release/vacekit validate --model out/demo-wan-vace-q8.vkq --reference Tests/Fixtures/reference/wan_vace_forward.safetensors --bound 3e-2
 	# An inpainting run with a reference image, files to out/demo.mp4 (tiny random models: the video is noise).
-	.build/release/vacekit generate --model models/demo/wan-vace-tiny-random.vkq --vae models/demo/wan-vae-tiny-random.vkq --task inpaint --video demo/clip --mask demo/mask.png --ref demo/ref.png --text-embeddings models/demo/text-embeddings.safetensors --steps 10 --output out/demo.mp4
+	.build/release/vacekit generate --model models/demo/wan-vace-tiny-random.vkq --vae models/demo/wan-vae-tiny-random.vkq --task inpaint --video demo/clip --mask demo/mask.png --ref demo/ref.png --prompt "a red disc rolls across a meadow" --text-encoder models/demo/umt5-tiny-random.vkq --steps 10 --output out/demo.mp4
 
 # The measurements of BENCHMARKS.md (20–30 minutes; needs the reference venv for the PyTorch side).
 bench:

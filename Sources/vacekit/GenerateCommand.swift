@@ -5,6 +5,7 @@ import Media
 import Models
 import Pipeline
 import Tensors
+import TextTokenizers
 import VKQ
 
 struct GenerateCommand: ParsableCommand {
@@ -15,7 +16,9 @@ struct GenerateCommand: ParsableCommand {
             Tasks: t2v (text only), r2v (--ref images), v2v (--video control video, optional --mask), inpaint
             (--video and --mask, white = regenerate), outpaint (--video, --outpaint L,R,T,B), extend (--video,
             --extend first|last|both|clip). Any task takes up to 3 --ref images. A DIR is an image sequence.
-            Text: --text-embeddings F with tensors context [1,L,4096] and negative_context.
+            Text: --prompt TEXT with --text-encoder TEXT.vkq (the converted umT5-XXL; an empty --negative-prompt
+            means the original Wan negative prompt), or --text-embeddings F with tensors context [1,L,4096] and
+            negative_context. The text encoder is released before the transformer loads.
             """)
 
     @Option(help: "The converted transformer (.vkq).") var model: String
@@ -49,9 +52,6 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Option(name: .shortAndLong, help: "The output video (.mp4).") var output: String
 
-    /// The text-encoder seam: set where a umT5 encoder is built (path, backend → encoder).
-    nonisolated(unsafe) static var makeTextEncoder: ((String, any Backend) throws -> any TextEncoding)?
-
     func run() throws {
         let report = GenerateReport(json: json)
         // 1. Flags that need no file.
@@ -64,9 +64,6 @@ struct GenerateCommand: ParsableCommand {
         if textEmbeddings == nil && prompt == nil { throw GenerateError("give --text-embeddings F (tensors context, negative_context) or --prompt TEXT --text-encoder TEXT.vkq") }
         if negativePrompt != nil && prompt == nil { throw GenerateError("--negative-prompt needs --prompt (with --text-embeddings, the negative text is the tensor negative_context)") }
         if prompt != nil && textEncoder == nil { throw GenerateError("--prompt needs --text-encoder TEXT.vkq (the converted umT5 encoder)") }
-        if prompt != nil && Self.makeTextEncoder == nil {
-            throw GenerateError("--prompt: the umT5 text encoder is not built yet in this build; give --text-embeddings F (tensors context, negative_context)")
-        }
         if let frames, frames < 1 || (frames - 1) % 4 != 0 { throw GenerateError("--frames \(frames): the frame count must be 4k + 1 (1, 5, 9, …, 81)") }
         if let fps, !(fps > 0 && fps.isFinite) { throw GenerateError("--fps \(fps): must be positive") }
         if let vaeTile, vaeTile < 64 || vaeTile % 8 != 0 { throw GenerateError("--vae-tile \(vaeTile): a multiple of 8, at least 64") }
@@ -107,8 +104,10 @@ struct GenerateCommand: ParsableCommand {
             throw GenerateError("--vae \(vae): \(autoencoder.latentChannels) latent channels, but --model \(model) takes \(config.inDim): they do not belong together")
         }
 
-        // 4. Text.
-        let text = try readText(config: config, backend: backend)
+        // 4. Text: the encoder (if any) lives only inside this stage.
+        let textStart = Date()
+        let text = try readText(config: config, backend: backend, report: report)
+        if prompt != nil { report.seconds.append(("encode text", Date().timeIntervalSince(textStart))) }
         let noise = try initialNoise.map { path -> HostTensor in
             let file = try SafetensorsFile(url: URL(fileURLWithPath: path))
             guard let entry = file.entry("noise") else { throw GenerateError("--initial-noise \(path): no tensor 'noise'") }
@@ -195,10 +194,11 @@ struct GenerateCommand: ParsableCommand {
                                        references: refs, outpaint: margins, extend: extend), fps: fps)
     }
 
-    func readText(config: WanTransformerConfig, backend: any Backend) throws -> (positive: HostTensor, negative: HostTensor?) {
-        if let prompt, let textEncoder, let make = Self.makeTextEncoder {
-            let encoder = try make(textEncoder, backend)
-            let negativeText = (negativePrompt ?? "").isEmpty ? wanDefaultNegativePrompt : negativePrompt!
+    func readText(config: WanTransformerConfig, backend: any Backend, report: GenerateReport) throws -> (positive: HostTensor, negative: HostTensor?) {
+        if let prompt, let textEncoder {
+            report.stage("encode text")
+            let encoder = try UMT5PromptEncoder(path: textEncoder, textDim: config.textDim, backend: backend, residency: residency)
+            let negativeText = (negativePrompt ?? "").isEmpty ? DefaultNegativePrompt.wan : negativePrompt!
             return (try encoder.encode(prompt: prompt), guidance == 1 ? nil : try encoder.encode(prompt: negativeText))
         }
         let path = textEmbeddings!

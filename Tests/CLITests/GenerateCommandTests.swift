@@ -87,6 +87,13 @@ import Tensors
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: cli.path("t2v/config.json")))
         let t2v = cli.path("t2v.vkq")
         _ = try Converter.convert(inputs: [plain], options: .init(output: URL(fileURLWithPath: t2v), recipe: Recipe(precision: .f32)))
+        // Text encoders that do not fit: LTX-Video's T5, and a umT5 wider than the transformer's text input.
+        let text = CLI.fixtures.appending(path: "text")
+        let t5 = cli.path("t5.vkq"), wideUMT5 = cli.path("umt5-64.vkq")
+        for (folder, output) in [("t5_hf", t5), ("umt5_hf", wideUMT5)] {
+            _ = try Converter.convert(inputs: ["model.safetensors", "spiece.model"].map { text.appending(path: "\(folder)/\($0)").path },
+                                      options: .init(output: URL(fileURLWithPath: output), recipe: Recipe(precision: .f32)))
+        }
         let noise = try cli.write("noise.safetensors", [("noise", [1, 16, 2, 4, 4], [Float](repeating: 0, count: 16 * 2 * 16))])
 
         let cases: [(String, [String], String)] = [
@@ -100,7 +107,10 @@ import Tensors
             ("VAE of another model", ["--task", "t2v", "--vae", m.dit], "--vae"),
             ("impossible size", ["--task", "t2v", "--size", "50x32"], "--size"),
             ("impossible frame count", ["--task", "t2v", "--frames", "8"], "--frames"),
-            ("prompt without the encoder", ["--task", "t2v", "--prompt", "a cat", "--text-encoder", m.dit], "--text-embeddings"),
+            ("a transformer as the text encoder", ["--task", "t2v", "--prompt", "a cat", "--text-encoder", m.dit], "--text-encoder"),
+            ("LTX-Video's T5 as the text encoder", ["--task", "t2v", "--prompt", "a cat", "--text-encoder", t5], "umt5-xxl"),
+            ("a text encoder of another width", ["--task", "t2v", "--prompt", "a cat", "--text-encoder", wideUMT5], "64 wide"),
+            ("a prompt without a text encoder", ["--task", "t2v", "--prompt", "a cat"], "--text-encoder"),
             ("noise of another shape", ["--task", "t2v", "--initial-noise", noise], "--initial-noise"),
             ("unknown task", ["--task", "paint"], "--task"),
         ]

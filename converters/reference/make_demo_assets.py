@@ -2,18 +2,25 @@
 
 Writes demo/clip/00000.png … (17 frames, 160x96, a lossless image sequence), demo/mask.png (white box =
 regenerate), demo/ref.png (a 64x64 disc: letter-boxed onto the canvas by the pipeline) and
-models/demo/text-embeddings.safetensors (context [1,16,48] and negative_context [1,8,48], random N(0,1): the
-demo model is random, so there is no prompt to encode). Deterministic (seeded).
+models/demo/text-embeddings.safetensors (context [1,16,48] and negative_context [1,8,48], random N(0,1)), and
+models/demo/umt5-tiny/ (a 2-block umT5 encoder of width 48 in the Hugging Face layout, every parameter random, with
+the small SentencePiece model of Tests/Fixtures/text), so that the demo can start from a prompt. Deterministic
+(seeded). `make demo-assets` converts the encoder to models/demo/umt5-tiny-random.vkq.
 """
 
 from __future__ import annotations
 
 import os
 
+import shutil
+
 import numpy as np
 import torch
 from PIL import Image
 from safetensors.torch import save_file
+from transformers import UMT5Config, UMT5EncoderModel
+
+from make_text_fixtures import rerandomise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 T, H, W = 17, 96, 160
@@ -43,6 +50,17 @@ def main() -> None:
     text = {"context": torch.randn(1, 16, TEXT_DIM, generator=g), "negative_context": torch.randn(1, 8, TEXT_DIM, generator=g)}
     os.makedirs(os.path.join(ROOT, "models", "demo"), exist_ok=True)
     save_file(text, os.path.join(ROOT, "models", "demo", "text-embeddings.safetensors"))
+
+    # The prompt path: umT5 as Wan2.1 uses it (wan/modules/t5.py umt5_xxl), at the demo transformer's text width.
+    encoder = UMT5EncoderModel(UMT5Config(vocab_size=384, d_model=TEXT_DIM, d_kv=16, d_ff=96, num_layers=2, num_heads=3,
+                                          relative_attention_num_buckets=32, relative_attention_max_distance=128,
+                                          feed_forward_proj="gated-gelu", layer_norm_epsilon=1e-6, dropout_rate=0.0,
+                                          tie_word_embeddings=False))
+    encoder.eval()
+    rerandomise(encoder, 2026)
+    folder = os.path.join(ROOT, "models", "demo", "umt5-tiny")
+    encoder.save_pretrained(folder, safe_serialization=True)
+    shutil.copy(os.path.join(ROOT, "Tests", "Fixtures", "text", "umt5_hf", "spiece.model"), os.path.join(folder, "spiece.model"))
 
 
 if __name__ == "__main__":
