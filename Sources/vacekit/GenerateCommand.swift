@@ -41,6 +41,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "unipc (the original Wan solver) or euler (diffusers' flow-matching Euler).") var sampler: String = "unipc"
     @Option(help: "Seed of the initial noise.") var seed: UInt64 = 2025
     @Option(name: .customLong("context-scale"), help: "Scale of the VACE hints.") var contextScale: Float = 1
+    @Option(help: "Guidance passes: separate (the conditional and unconditional forwards one after the other) or batched (one forward of two rows: one weight pass per step, twice the activations).") var cfg: String = "separate"
     @Option(help: "cpu, vulkan or vulkan:N.") var device: String?
     @Option(name: .customLong("weights"), help: "Block weights: resident or streamed (low memory).") var residency: WeightResidency = .resident
     @Option(name: .customLong("vae-tile"), help: "Decode in spatial tiles of SIZE pixels.") var vaeTile: Int?
@@ -56,6 +57,7 @@ struct GenerateCommand: ParsableCommand {
         let report = GenerateReport(json: json)
         // 1. Flags that need no file.
         guard let vaceTask = VACETask(rawValue: task) else { throw GenerateError("--task \(task): use \(VACETask.allCases.map(\.rawValue).joined(separator: ", "))") }
+        guard cfg == "separate" || cfg == "batched" else { throw GenerateError("--cfg \(cfg): use separate or batched") }
         guard let samplerKind = SamplerKind(rawValue: sampler) else { throw GenerateError("--sampler \(sampler): use unipc or euler") }
         guard output.lowercased().hasSuffix(".mp4") || output.lowercased().hasSuffix(".mov") || output.lowercased().hasSuffix(".mkv") else {
             throw GenerateError("--output \(output): write an .mp4 (or .mov/.mkv) file")
@@ -115,7 +117,8 @@ struct GenerateCommand: ParsableCommand {
         }
 
         // 5. Generate.
-        let settings = GenerationSettings(steps: steps, guidance: guidance, shift: shift, sampler: samplerKind, seed: seed, contextScale: contextScale)
+        let settings = GenerationSettings(steps: steps, guidance: guidance, shift: shift, sampler: samplerKind, seed: seed, contextScale: contextScale,
+                                          batchGuidance: cfg == "batched")
         let generator = WanVACEGenerator(backend: backend, vae: autoencoder) { [residency] in
             try WanTransformer(weights: modelWeights, backend: backend, residency: residency)
         }

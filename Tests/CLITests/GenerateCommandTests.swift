@@ -113,6 +113,7 @@ import Tensors
             ("a prompt without a text encoder", ["--task", "t2v", "--prompt", "a cat"], "--text-encoder"),
             ("noise of another shape", ["--task", "t2v", "--initial-noise", noise], "--initial-noise"),
             ("unknown task", ["--task", "paint"], "--task"),
+            ("unknown guidance batching", ["--task", "t2v", "--cfg", "both"], "--cfg"),
         ]
         for (what, arguments, needle) in cases {
             // Later flags win: the case's flags replace the base ones.
