@@ -27,6 +27,7 @@ public enum ValidationTargets {
 
     public static let entries: [Entry] = [
         .wanTransformer,
+        .ltxTransformer,
     ]
 
     public static func make(family: String, component: String, weights: any WeightProvider, backend: any Backend,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import Tensors
+import Validation
 import VKQ
 import VulkanBackend
 

@@ -30,6 +30,18 @@ enum ValidationFixtures {
         }
     }
 
+    /// The LTX-Video fixture (single file) or the VACE-LTX fixture, converted with `precision`.
+    static func ltx(vace: Bool, _ precision: Recipe.Precision = .f32) throws -> VKQWeights {
+        try lock.withLock {
+            let output = directory.appending(path: "\(vace ? "vace-ltx" : "ltx")-\(precision).vkq")
+            if !FileManager.default.fileExists(atPath: output.path) {
+                let input = root.appending(path: vace ? "ltx_vace/vace-ltx-video-0.9-tiny.safetensors" : "ltx/official/ltx-video-2b-v0.9-tiny.safetensors")
+                _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: precision), component: "transformer"))
+            }
+            return try VKQWeights(url: output)
+        }
+    }
+
     /// Validates `weights` (or a changed copy) on the fixture dump.
     static func report(_ weights: VKQWeights, changing name: String? = nil, by change: @escaping @Sendable ([Float]) -> [Float] = { $0 },
                        dump: URL = dumpURL, noiseFloor: Double, bound: Double? = nil) throws -> LayerReport {
@@ -40,12 +52,13 @@ enum ValidationFixtures {
     }
 
     /// A copy of the fixture dump with its tensors changed by `edit` (name → (values, shape), nil drops it).
-    static func editedDump(_ edit: (String, [Float], [Int]) -> ([Float], [Int])?) throws -> URL {
-        let file = try SafetensorsFile(url: dumpURL)
+    static func editedDump(from source: URL = dumpURL, renaming: [String: String] = [:],
+                           _ edit: (String, [Float], [Int]) -> ([Float], [Int])? = { ($1, $2) }) throws -> URL {
+        let file = try SafetensorsFile(url: source)
         var writer = SafetensorsWriter()
         for entry in file.entries {
             if let (values, shape) = edit(entry.name, try file.floats(entry.name), entry.shape) {
-                writer.tensors.append(.init(name: entry.name, shape: shape, floats: values))
+                writer.tensors.append(.init(name: renaming[entry.name] ?? entry.name, shape: shape, floats: values))
             }
         }
         let url = directory.appending(path: "edited-\(UUID().uuidString).safetensors")

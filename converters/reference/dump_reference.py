@@ -341,6 +341,8 @@ def t5_run(model, inputs, device, dtype):
 # ----------------------------------------------------------------------------------------------------
 
 def ltx_transformer_detect(sd) -> bool:
+    if vace_ltx_detect(sd):
+        return False
     return "model.diffusion_model.patchify_proj.weight" in sd or "patchify_proj.weight" in sd or ("proj_in.weight" in sd and "transformer_blocks.0.attn1.to_q.weight" in sd)
 
 
@@ -372,8 +374,20 @@ def ltx_transformer_load(sd, config, path):
 def ltx_transformer_random(model, size: str, gen):
     f, h, w = parse_size(size)
     c = model.config
+    mask = torch.ones(1, 16)
+    mask[:, 11:] = 0  # a padded caption, as the pipeline pads T5 features to a fixed length
     return {"latents": torch.randn(1, c.in_channels, f, h, w, generator=gen), "timestep": torch.tensor([700.0]),
-            "context": torch.randn(1, 16, c.caption_channels, generator=gen), "context_mask": torch.ones(1, 16)}
+            "context": torch.randn(1, 16, c.caption_channels, generator=gen), "context_mask": mask,
+            "frame_rate": torch.tensor([25.0])}
+
+
+def ltx_common_inputs(inputs):
+    """latents, context, mask, frame rate and STG layers of the `vacekit forward` LTX inputs."""
+    latents = inputs["latents"]
+    mask = inputs.get("context_mask", torch.ones(inputs["context"].shape[:2]))
+    frame_rate = float(inputs["frame_rate"].flatten()[0]) if "frame_rate" in inputs else 25.0
+    skip = [int(v) for v in inputs["stg_skip_layers"].flatten().tolist()] if "stg_skip_layers" in inputs else []
+    return latents, mask, frame_rate, skip
 
 
 def ltx_transformer_run(model, inputs, device, dtype):
@@ -385,17 +399,141 @@ def ltx_transformer_run(model, inputs, device, dtype):
     for i, block in enumerate(model.transformer_blocks):
         rec.output(block, f"blocks.{i}")
     rec.output(model.proj_out, "head")
-    latents = inputs["latents"]
+    latents, mask, frame_rate, skip = ltx_common_inputs(inputs)
+    if skip:
+        raise DumpError("stg_skip_layers: diffusers' LTXVideoTransformer3DModel has no per-layer attention skip (STG); "
+                        "only the VACE-LTX entry (the original code) runs it")
+    if "vace_context" in inputs or "vace_scale" in inputs:
+        raise DumpError("vace_context / vace_scale given, but this LTX-Video checkpoint has no VACE context blocks")
     b, ch, f, h, w = latents.shape  # patch size 1: tokens in (f, h, w) order, as the LTX pipeline packs them
     tokens = latents.flatten(2).transpose(1, 2)
-    mask = inputs.get("context_mask", torch.ones(inputs["context"].shape[:2]))
-    scale = inputs.get("rope_interpolation_scale")
+    # LTXPipeline: (VAE temporal compression / frame rate, spatial compression, spatial compression).
+    scale = (8 / frame_rate, 32.0, 32.0)
     out = model(hidden_states=tokens.to(device, dtype), encoder_hidden_states=inputs["context"].to(device, dtype),
                 timestep=inputs["timestep"].to(device), encoder_attention_mask=mask.to(device),
-                num_frames=f, height=h, width=w, rope_interpolation_scale=None if scale is None else tuple(scale.tolist()),
+                num_frames=f, height=h, width=w, rope_interpolation_scale=scale, return_dict=False)[0]
+    noise = out.float().cpu().transpose(1, 2).reshape(b, -1, f, h, w)
+    points = rec.tensors()
+    order = ["text_embedding", "time_embedding", "patch_embedding"] + [f"blocks.{i}" for i in range(len(model.transformer_blocks))] + ["head"]
+    return {"noise_pred": noise}, {f"point.{p}": points[f"point.{p}"] for p in order}
+
+
+# ----------------------------------------------------------------------------------------------------
+# VACE-LTX-Video-0.9 transformer: diffusers has no class for it, so this entry runs the original code,
+# ali-vilab/VACE `vace/models/ltx/models/transformers` (VaceTransformer3DModel) on the LTX-Video code of
+# the `ltx-video-0.9.1` tag, both checkouts given by --ltx-video / --vace (or VACEKIT_LTX_VIDEO / VACEKIT_VACE).
+# ----------------------------------------------------------------------------------------------------
+
+ORIGINAL_CODE = {"ltx_video": None, "vace": None}  # set by main from the flags
+
+
+def vace_ltx_detect(sd) -> bool:
+    return any(k.startswith(("model.diffusion_model.transformer_context_blocks.", "transformer_context_blocks.")) for k in sd)
+
+
+def vace_ltx_import():
+    import importlib.util
+
+    ltx, vace = ORIGINAL_CODE["ltx_video"], ORIGINAL_CODE["vace"]
+    if not ltx or not vace:
+        raise DumpError("a VACE-LTX checkpoint: diffusers has no VACE-LTX class; give --ltx-video (a Lightricks/LTX-Video "
+                        "checkout at tag ltx-video-0.9.1) and --vace (an ali-vilab/VACE checkout)")
+    path = os.path.join(vace, "vace", "models", "ltx", "models", "transformers")
+    if not os.path.isfile(os.path.join(path, "__init__.py")):
+        raise DumpError(f"--vace {vace}: no vace/models/ltx/models/transformers/__init__.py there")
+    if not os.path.isdir(os.path.join(ltx, "ltx_video")):
+        raise DumpError(f"--ltx-video {ltx}: no ltx_video package there")
+    sys.path.insert(0, ltx)
+    # `import vace` pulls in the annotators (OpenCV and more): import the model package by its path.
+    spec = importlib.util.spec_from_file_location("vace_ltx_transformers", os.path.join(path, "__init__.py"),
+                                                  submodule_search_locations=[path])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["vace_ltx_transformers"] = module
+    spec.loader.exec_module(module)
+    return module.VaceTransformer3DModel
+
+
+def vace_ltx_load(sd, config, path):
+    cls = vace_ltx_import()
+    if config is not None and "single_file" in config:
+        config = config["single_file"].get("transformer")
+    if config is None:
+        raise DumpError(f"{path}: no transformer config (the VACE-LTX single file's `config` metadata, or config.json)")
+    sd = {k[len("model.diffusion_model."):]: v for k, v in sd.items() if k.startswith("model.diffusion_model.")} or \
+        {k: v for k, v in sd.items() if not k.startswith("vae.")}
+    model = cls.from_config(config)
+    # LTX-Video's Transformer3DModel overrides load_state_dict (no result): use torch's own.
+    missing, unexpected = torch.nn.Module.load_state_dict(model, sd, strict=False)
+    if missing or unexpected:
+        raise DumpError(f"{path}: weights do not match VaceTransformer3DModel: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def vace_ltx_random(model, size: str, gen):
+    out = ltx_transformer_random(model, size, gen)
+    f, h, w = out["latents"].shape[2:]
+    out["vace_context"] = torch.randn(1, model.config.in_context_channels, f, h, w, generator=gen)
+    return out
+
+
+def vace_ltx_run(model, inputs, device, dtype):
+    from ltx_video.models.transformers.symmetric_patchifier import SymmetricPatchifier
+    from ltx_video.utils.skip_layer_strategy import SkipLayerStrategy
+
+    rec = Recorder()
+    rec.output(model.patchify_proj, "patch_embedding")
+    # time_embedding: the embedded timestep [B, D] (AdaLayerNormSingle's second output).
+    model.adaln_single.register_forward_hook(lambda _m, _a, out: rec.add("time_embedding", out[1]))
+    rec.output(model.caption_projection, "text_embedding")
+    layers = list(model.context_num_layers)
+    for k, layer in enumerate(layers):  # hint k = after_proj output (the block's first output), before its scale
+        rec.output(model.transformer_context_blocks[layer], f"vace_blocks.{k}")
+    for i, block in enumerate(model.transformer_blocks):  # the hint is added inside the main block
+        rec.output(block, f"blocks.{i}")
+    rec.output(model.proj_out, "head")
+
+    latents, mask, frame_rate, skip = ltx_common_inputs(inputs)
+    if "vace_context" not in inputs:
+        raise DumpError("this is a VACE-LTX model: the inputs need vace_context")
+    scale = inputs["vace_scale"].flatten() if "vace_scale" in inputs else torch.ones(1)
+    if scale.numel() != 1:
+        raise DumpError(f"vace_scale has {scale.numel()} values: VACE-LTX takes one (the original's context_scale)")
+    b, ch, f, h, w = latents.shape
+    n = len(model.transformer_blocks)
+    if any(not 0 <= s < n for s in skip):
+        raise DumpError(f"stg_skip_layers {skip}: layers are 0…{n - 1}")
+    tokens = lambda v: v.flatten(2).transpose(1, 2)  # [B, C, F, H, W] -> [B, N, C], n = f·H·W + h·W + w
+    ctx = tokens(inputs["vace_context"]).to(device, dtype)
+    if ctx.shape[0] != 1:  # the original repeats one context over the batch
+        if not all(torch.equal(ctx[0], row) for row in ctx):
+            raise DumpError(f"vace_context has {ctx.shape[0]} different rows: the original VACE-LTX takes one context for all rows")
+        ctx = ctx[:1]
+    # The 0.9.1 pipeline's RoPE grid: scale (1 / latent frame rate, 32, 32), latent frame rate = fps / 8.
+    rates = torch.ones(b, 1) * (frame_rate / 8)
+    grid = SymmetricPatchifier(patch_size=1).get_grid(orig_num_frames=f, orig_height=h, orig_width=w, batch_size=b,
+                                                      scale_grid=(1 / rates, 32, 32), device=device)
+    skip_mask = None
+    if skip:
+        skip_mask = torch.ones(n, b, device=device)
+        for layer in skip:
+            skip_mask[layer, b - 1] = 0  # the last row: the perturbed row of the VACE pipeline's batch
+    # The original takes sigma and multiplies it by timestep_scale_multiplier; VaceKit's timestep is sigma·1000.
+    sigma = inputs["timestep"].float() / model.timestep_scale_multiplier
+    out = model(tokens(latents).to(device, dtype), grid, source_latents=ctx[..., :ctx.shape[-1] - 128],
+                source_mask_latents=ctx[..., ctx.shape[-1] - 128:], encoder_hidden_states=inputs["context"].to(device, dtype),
+                encoder_attention_mask=mask.to(device), timestep=sigma.to(device), skip_layer_mask=skip_mask,
+                skip_layer_strategy=SkipLayerStrategy.Attention if skip else None, context_scale=float(scale[0]),
                 return_dict=False)[0]
     noise = out.float().cpu().transpose(1, 2).reshape(b, -1, f, h, w)
-    return {"noise_pred": noise}, rec.tensors()
+    points = rec.tensors()
+    # VaceKit's execution order: the text projection once per run, then each context block just before its main block.
+    order = ["text_embedding", "time_embedding", "patch_embedding"]
+    for i in range(n):
+        if i in layers:
+            order.append(f"vace_blocks.{layers.index(i)}")
+        order.append(f"blocks.{i}")
+    order.append("head")
+    return {"noise_pred": noise}, {f"point.{p}": points[f"point.{p}"] for p in order}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -417,7 +555,10 @@ FAMILIES = {
                               ("latents", "timestep", "context", "vace_context", "vace_scale"), "3x8x12 (latent F x H x W)"),
     "wan-vae": Family(wan_vae_detect, wan_vae_load, wan_vae_random, wan_vae_run, ("video", "latent"), "5x32x32 (pixel T x H x W)"),
     "ltx-transformer": Family(ltx_transformer_detect, ltx_transformer_load, ltx_transformer_random, ltx_transformer_run,
-                              ("latents", "timestep", "context", "context_mask", "rope_interpolation_scale"), "2x4x6 (latent F x H x W)"),
+                              ("latents", "timestep", "context", "context_mask", "frame_rate"), "2x4x6 (latent F x H x W)"),
+    "vace-ltx-transformer": Family(vace_ltx_detect, vace_ltx_load, vace_ltx_random, vace_ltx_run,
+                                   ("latents", "timestep", "context", "context_mask", "frame_rate", "vace_context", "vace_scale",
+                                    "stg_skip_layers"), "2x4x6 (latent F x H x W)"),
     "t5": Family(t5_detect, t5_load, t5_random, t5_run, ("input_ids", "attention_mask"), "16 (tokens)"),
 }
 
@@ -470,7 +611,12 @@ def main(argv=None) -> int:
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--family", choices=sorted(FAMILIES), help="default: recognised from the tensor names")
     p.add_argument("--seed", type=int, default=0, help="seed of --random-inputs")
+    p.add_argument("--ltx-video", default=os.environ.get("VACEKIT_LTX_VIDEO"),
+                   help="VACE-LTX only: a Lightricks/LTX-Video checkout at tag ltx-video-0.9.1 (default $VACEKIT_LTX_VIDEO)")
+    p.add_argument("--vace", default=os.environ.get("VACEKIT_VACE"),
+                   help="VACE-LTX only: an ali-vilab/VACE checkout (default $VACEKIT_VACE)")
     a = p.parse_args(argv)
+    ORIGINAL_CODE.update(ltx_video=a.ltx_video, vace=a.vace)
     try:
         files = weight_files(a.checkpoint)
         sd = load_state_dict(files)
