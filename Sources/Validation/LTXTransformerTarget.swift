@@ -16,8 +16,7 @@ extension ValidationTargets.Entry {
 struct LTXTransformerTarget: ValidationTarget {
     let model: LTXTransformer
     let backend: any Backend
-    var outputName: String { "noise_pred" }
-    var inputNames: Set<String> { LTXInputs.names }
+    func signature(of dump: ReferenceDump) -> ValidationSignature { .init(inputs: LTXInputs.names, output: "noise_pred") }
 
     func run(_ dump: ReferenceDump, tap: @escaping Tap) throws -> Tensor {
         try LTXInputs(dump.file, path: dump.name, on: backend).run(model, tap: tap)

@@ -42,6 +42,17 @@ enum ValidationFixtures {
         }
     }
 
+    /// A fixture model (path under Tests/Fixtures: a file or a folder) converted in f32, cached by `name`.
+    static func converted(_ input: String, name: String) throws -> VKQWeights {
+        try lock.withLock {
+            let output = directory.appending(path: "\(name).vkq")
+            if !FileManager.default.fileExists(atPath: output.path) {
+                _ = try Converter.convert(inputs: [root.appending(path: input).path], options: .init(output: output, recipe: Recipe(precision: .f32)))
+            }
+            return try VKQWeights(url: output)
+        }
+    }
+
     /// Validates `weights` (or a changed copy) on the fixture dump.
     static func report(_ weights: VKQWeights, changing name: String? = nil, by change: @escaping @Sendable ([Float]) -> [Float] = { $0 },
                        dump: URL = dumpURL, noiseFloor: Double, bound: Double? = nil) throws -> LayerReport {

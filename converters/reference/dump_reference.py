@@ -297,6 +297,111 @@ def wan_vae_run(model, inputs, device, dtype):
 
 
 # ----------------------------------------------------------------------------------------------------
+# LTX-Video VAEs 0.9 / 0.9.1 / 0.9.5 (AutoencoderKLLTXVideo, diffusers layout): stage outputs under the
+# official flat names, encoder.down_blocks.{i} / decoder.up_blocks.{i}
+# ----------------------------------------------------------------------------------------------------
+
+def ltx_vae_detect(sd) -> bool:
+    keys = ("encoder.conv_in.conv.weight", "vae.encoder.conv_in.conv.weight")
+    return any(k in sd for k in keys) and not any(k.startswith(("model.diffusion_model.", "patchify_proj.")) for k in sd)
+
+
+def ltx_vae_load(sd, config, path):
+    from diffusers import AutoencoderKLLTXVideo
+
+    if "encoder.down_blocks.0.resnets.0.conv1.conv.weight" not in sd:
+        raise DumpError(f"{path}: an LTX-Video VAE in the official layout (res_blocks, vae.*): this entry runs diffusers' "
+                        "AutoencoderKLLTXVideo on the diffusers layout (a vae/ folder with config.json); use that folder")
+    if config is None:
+        raise DumpError(f"{path}: no config.json beside the VAE weights")
+    model = AutoencoderKLLTXVideo.from_config({k: v for k, v in config.items() if not k.startswith("_")})
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise DumpError(f"{path}: weights do not match AutoencoderKLLTXVideo: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def ltx_vae_random(model, size: str, gen):
+    t, h, w = parse_size(size)
+    return {"video": torch.rand(1, 3, t, h, w, generator=gen) * 2 - 1}
+
+
+def ltx_vae_stages(rec: Recorder, side: str, coder, prefix: str) -> list:
+    """Hooks every unit of the diffusers blocks (resnets, down/upsamplers, channel-changing conv_in/conv_out),
+    recording the calls in order. The official model is one flat list of stages, each one diffusers unit or
+    a run of resnets of one block, in the same order: a run of resnets is one stage, every other unit one."""
+    calls = []
+    blocks = list(coder.down_blocks if side == "encoder" else coder.up_blocks)
+    blocks = blocks + [coder.mid_block] if side == "encoder" else [coder.mid_block] + blocks
+    for b, block in enumerate(blocks):
+        for attr in ("conv_in", "downsamplers", "upsamplers", "resnets", "conv_out"):
+            sub = getattr(block, attr, None)
+            if sub is None:
+                continue
+            units = list(sub) if isinstance(sub, torch.nn.ModuleList) else [sub]
+            for unit in units:
+                group = (b, "resnets") if attr == "resnets" else (b, attr, id(unit))
+                def hook(_m, _a, out, group=group):
+                    calls.append((group, (out[0] if isinstance(out, tuple) else out).detach().float().cpu()))
+                rec.handles.append(unit.register_forward_hook(hook))
+    return calls
+
+
+def ltx_vae_flush(rec: Recorder, calls: list, prefix: str) -> None:
+    stage, last = -1, None
+    pending = None
+    for group, value in calls:
+        if group != last:
+            if pending is not None:
+                rec.add(f"{prefix}.{stage}", pending)
+            stage, last = stage + 1, group
+        pending = value
+    if pending is not None:
+        rec.add(f"{prefix}.{stage}", pending)
+
+
+def ltx_vae_run(model, inputs, device, dtype):
+    rec = Recorder()
+    c = model.config
+    mean = model.latents_mean.float().cpu().view(1, -1, 1, 1, 1)
+    std = model.latents_std.float().cpu().view(1, -1, 1, 1, 1)
+    if "video" in inputs:  # encode: the normalised posterior mean, as `vacekit vae encode` writes `latent`
+        enc = model.encoder
+        rec.output(enc.conv_in, "encoder.conv_in")
+        calls = ltx_vae_stages(rec, "encoder", enc, "encoder.down_blocks")
+        conv_out = []
+        rec.handles.append(enc.conv_out.register_forward_hook(lambda _m, _a, out: conv_out.append(out.detach().float().cpu())))
+        mu = model.encode(inputs["video"].to(device, dtype)).latent_dist.mean.float().cpu()
+        ltx_vae_flush(rec, calls, "encoder.down_blocks")
+        rec.add("encoder.conv_out", conv_out[0])
+        outputs = {"latent": (mu - mean) * c.scaling_factor / std}
+    elif "latent" in inputs:
+        dec = model.decoder
+        if any(getattr(c, "decoder_inject_noise", None) or []):
+            raise DumpError("this LTX-Video decoder injects noise (0.9.1) drawn inside diffusers' resnets: a dump of it "
+                            "cannot be reproduced; dump the encoder (input `video`) instead")
+        rec.output(dec.conv_in, "decoder.conv_in")
+        calls = ltx_vae_stages(rec, "decoder", dec, "decoder.up_blocks")
+        conv_out = []
+        rec.handles.append(dec.conv_out.register_forward_hook(lambda _m, _a, out: conv_out.append(out.detach().float().cpu())))
+        z = inputs["latent"].float() * std / c.scaling_factor + mean
+        temb = None
+        if "decode_timestep" in inputs:
+            if not c.timestep_conditioning:
+                raise DumpError("decode_timestep given, but this decoder is not timestep-conditioned (0.9)")
+            temb = inputs["decode_timestep"].float().flatten().expand(z.shape[0]).to(device)
+        elif c.timestep_conditioning:
+            raise DumpError("this decoder is timestep-conditioned: give decode_timestep (one value, e.g. 0.05)")
+        video = model.decode(z.to(device, dtype), temb=temb).sample.float().cpu()
+        ltx_vae_flush(rec, calls, "decoder.up_blocks")
+        rec.add("decoder.conv_out", conv_out[0])
+        outputs = {"video": video}
+    else:
+        raise DumpError("LTX VAE inputs: video [B, 3, 1+8k, H, W] (encode) or latent [B, C, F, H, W] (decode)")
+    return outputs, rec.tensors()
+
+
+# ----------------------------------------------------------------------------------------------------
 # Text encoders (UMT5 for Wan, T5 for LTX): point.blocks.{i} = hidden states after encoder block i
 # ----------------------------------------------------------------------------------------------------
 
@@ -333,7 +438,8 @@ def t5_run(model, inputs, device, dtype):
         rec.output(block, f"blocks.{i}")
     mask = inputs.get("attention_mask", torch.ones_like(inputs["input_ids"]))
     out = model(input_ids=inputs["input_ids"].long().to(device), attention_mask=mask.long().to(device)).last_hidden_state
-    return {"context": out.float().cpu()}, rec.tensors()
+    # As VaceKit writes `context`: the padded rows (mask 0) set to zero.
+    return {"context": out.float().cpu() * mask.float().cpu()[..., None]}, rec.tensors()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -554,6 +660,8 @@ FAMILIES = {
     "wan-transformer": Family(wan_transformer_detect, wan_transformer_load, wan_transformer_random, wan_transformer_run,
                               ("latents", "timestep", "context", "vace_context", "vace_scale"), "3x8x12 (latent F x H x W)"),
     "wan-vae": Family(wan_vae_detect, wan_vae_load, wan_vae_random, wan_vae_run, ("video", "latent"), "5x32x32 (pixel T x H x W)"),
+    "ltx-vae": Family(ltx_vae_detect, ltx_vae_load, ltx_vae_random, ltx_vae_run, ("video", "latent", "decode_timestep"),
+                      "9x64x64 (pixel T x H x W)"),
     "ltx-transformer": Family(ltx_transformer_detect, ltx_transformer_load, ltx_transformer_random, ltx_transformer_run,
                               ("latents", "timestep", "context", "context_mask", "frame_rate"), "2x4x6 (latent F x H x W)"),
     "vace-ltx-transformer": Family(vace_ltx_detect, vace_ltx_load, vace_ltx_random, vace_ltx_run,
@@ -647,7 +755,7 @@ def main(argv=None) -> int:
         tensors = {k: v.float() if v.is_floating_point() else v.float() for k, v in inputs.items()}
         tensors.update(outputs)
         tensors.update(points)
-        meta = {"vacekit_dump": json.dumps({"family": name, "dtype": a.dtype, "device": a.device,
+        meta = {"vacekit_dump": json.dumps({"family": name, "dtype": a.dtype, "device": a.device, "outputs": sorted(outputs),
                                             "points": [k[len("point."):] for k in points],
                                             "torch": torch.__version__})}
         save_atomic(a.output, tensors, meta)

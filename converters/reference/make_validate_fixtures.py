@@ -41,12 +41,35 @@ def ltx_inputs(g, batch: int, vace: bool) -> dict[str, torch.Tensor]:
     return out
 
 
+def video(g, t: int, h: int, w: int) -> dict[str, torch.Tensor]:
+    return {"video": torch.rand(1, 3, t, h, w, generator=g) * 2 - 1}
+
+
+def latent(g, shape, **extra) -> dict[str, torch.Tensor]:
+    return {"latent": torch.randn(*shape, generator=g), **{k: torch.tensor(v) for k, v in extra.items()}}
+
+
+def tokens(g, vocab: int, length: int = 12) -> dict[str, torch.Tensor]:
+    mask = torch.ones(2, length, dtype=torch.int64)
+    mask[1, 7:] = 0  # the second prompt is shorter: its padding is masked
+    ids = torch.randint(2, vocab, (2, length), generator=g) * mask
+    return {"input_ids": ids, "attention_mask": mask}
+
+
 def cases(args):
     """name: (checkpoint, inputs maker, extra flags)."""
     return {
         "ltx": ("ltx/official/ltx-video-2b-v0.9-tiny.safetensors", lambda g: ltx_inputs(g, 1, vace=False), []),
         "vace_ltx": ("ltx_vace/vace-ltx-video-0.9-tiny.safetensors", lambda g: ltx_inputs(g, 2, vace=True),
                      ["--ltx-video", args.ltx_video or "", "--vace", args.vace or ""]),
+        "wan_vae_encode": ("wan_vae/official/Wan2.1_VAE.pth", lambda g: video(g, 5, 16, 24), []),
+        "wan_vae_decode": ("wan_vae/official/Wan2.1_VAE.pth", lambda g: latent(g, (1, 16, 2, 2, 3)), []),
+        "ltx_vae_encode": ("ltx/diffusers/vae", lambda g: video(g, 9, 32, 64), []),
+        "ltx_vae_decode": ("ltx/diffusers/vae", lambda g: latent(g, (1, 128, 2, 1, 2)), []),
+        "ltx_vae_095_encode": ("ltx_vae/0.9.5/diffusers/vae", lambda g: video(g, 9, 32, 64), []),
+        "ltx_vae_095_decode": ("ltx_vae/0.9.5/diffusers/vae", lambda g: latent(g, (1, 16, 2, 1, 2), decode_timestep=[0.05]), []),
+        "t5": ("text/t5_hf", lambda g: tokens(g, 256), []),
+        "umt5": ("text/umt5_hf", lambda g: tokens(g, 384), []),
     }
 
 
