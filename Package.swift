@@ -49,11 +49,13 @@ let package = Package(
         .target(name: "BackendConformance", dependencies: ["Tensors", "VKQ"]),
         // Layer-by-layer validation against a reference dump: one target per model family.
         .target(name: "Validation", dependencies: ["Tensors", "Checkpoints", "Models"]),
+        // The benchmark harnesses behind `vacekit bench`: one timing loop, one list of shapes.
+        .target(name: "Benchmarks", dependencies: ["Tensors", "VKQ", "CPUBackend", "VulkanBackend", "Models", "TextTokenizers"]),
         .executableTarget(
             name: "vacekit",
             dependencies: [
                 "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "TextTokenizers",
-                "Pipeline", "Runtime", "Validation",
+                "Pipeline", "Runtime", "Validation", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -69,6 +71,7 @@ let package = Package(
         // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
         .testTarget(name: "TextEncoderTests", dependencies: ["Models", "TextTokenizers", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
         .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors", "Media"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "VulkanBackend"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "Models", "CPUBackend", "VKQ", "Checkpoints", "Tensors"]),
     ]
 )
