@@ -4,6 +4,7 @@ import Foundation
 import Models
 import Tensors
 import Testing
+import TestSupport
 import VKQ
 @testable import Validation
 
@@ -75,28 +76,6 @@ enum ValidationFixtures {
         let url = directory.appending(path: "edited-\(UUID().uuidString).safetensors")
         try writer.write(to: url)
         return url
-    }
-}
-
-struct PerturbedWeights: WeightProvider {
-    let base: VKQWeights
-    let name: String
-    let change: @Sendable ([Float]) -> [Float]
-    let storage = Storage()
-
-    final class Storage: @unchecked Sendable { var buffers: [UnsafeMutableRawBufferPointer] = []; deinit { buffers.forEach { $0.deallocate() } } }
-
-    var family: String { base.family }
-    var configJSON: Data { base.configJSON }
-    func contains(_ name: String) -> Bool { base.contains(name) }
-    func weightData(_ requested: String) throws -> WeightData {
-        guard requested == name else { return try base.weightData(requested) }
-        let record = try base.file.record(name)
-        let values = change(try base.file.floats(name))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: values.count * 4, alignment: 64)
-        values.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        storage.buffers.append(buffer)
-        return WeightData(name: name, shape: Shape(record.shape), dtype: .f32, data: UnsafeRawBufferPointer(buffer), owner: storage)
     }
 }
 
