@@ -44,11 +44,12 @@ enum ValidationFixtures {
     }
 
     /// A fixture model (path under Tests/Fixtures: a file or a folder) converted in f32, cached by `name`.
-    static func converted(_ input: String, name: String) throws -> VKQWeights {
+    static func converted(_ input: String, name: String, component: String? = nil) throws -> VKQWeights {
         try lock.withLock {
             let output = directory.appending(path: "\(name).vkq")
             if !FileManager.default.fileExists(atPath: output.path) {
-                _ = try Converter.convert(inputs: [root.appending(path: input).path], options: .init(output: output, recipe: Recipe(precision: .f32)))
+                _ = try Converter.convert(inputs: [root.appending(path: input).path],
+                                          options: .init(output: output, recipe: Recipe(precision: .f32), component: component))
             }
             return try VKQWeights(url: output)
         }

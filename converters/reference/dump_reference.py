@@ -310,8 +310,7 @@ def ltx_vae_load(sd, config, path):
     from diffusers import AutoencoderKLLTXVideo
 
     if "encoder.down_blocks.0.resnets.0.conv1.conv.weight" not in sd:
-        raise DumpError(f"{path}: an LTX-Video VAE in the official layout (res_blocks, vae.*): this entry runs diffusers' "
-                        "AutoencoderKLLTXVideo on the diffusers layout (a vae/ folder with config.json); use that folder")
+        return ltx_vae_load_original(sd, config, path)
     if config is None:
         raise DumpError(f"{path}: no config.json beside the VAE weights")
     model = AutoencoderKLLTXVideo.from_config({k: v for k, v in config.items() if not k.startswith("_")})
@@ -319,6 +318,80 @@ def ltx_vae_load(sd, config, path):
     if missing or unexpected:
         raise DumpError(f"{path}: weights do not match AutoencoderKLLTXVideo: missing {missing[:5]}, unexpected {unexpected[:5]}")
     return model
+
+
+def ltx_vae_load_original(sd, config, path):
+    """The official layout (the single file's vae.* keys, res_blocks): LTX-Video's own CausalVideoAutoencoder
+    (--ltx-video, the ltx-video-0.9.1 tag: the 0.9 and 0.9.1 VAEs), whose modules carry the official stage names."""
+    if not ORIGINAL_CODE["ltx_video"] or not os.path.isdir(os.path.join(ORIGINAL_CODE["ltx_video"], "ltx_video")):
+        raise DumpError(f"{path}: an LTX-Video VAE in the official layout: give --ltx-video (a Lightricks/LTX-Video checkout "
+                        "at tag ltx-video-0.9.1) to run the original code, or use the diffusers layout (a vae/ folder with config.json)")
+    sys.path.insert(0, ORIGINAL_CODE["ltx_video"])
+    from ltx_video.models.autoencoders.causal_video_autoencoder import CausalVideoAutoencoder, Decoder, Encoder
+
+    if config is not None and "single_file" in config:
+        config = config["single_file"].get("vae")
+    if config is None:
+        raise DumpError(f"{path}: no VAE config (the single file's `config` metadata, or config.json)")
+    blocks = [b[0] for b in config.get("encoder_blocks", config.get("blocks", []))]
+    if any(b.endswith("_res") for b in blocks):
+        raise DumpError(f"{path}: a 0.9.5+ VAE (residual space-to-depth encoder): the ltx-video-0.9.1 code lacks it; "
+                        "use the diffusers layout")
+    # As CausalVideoAutoencoder.from_config builds it, plus the base widths it does not pass on
+    # (encoder_base_channels / decoder_base_channels; the released files use the default 128).
+    c = dict(config)
+    dims = tuple(c["dims"]) if isinstance(c["dims"], list) else c["dims"]
+    log_var = c.get("latent_log_var", "per_channel" if c.get("double_z", True) else "none")
+    encoder = Encoder(dims=dims, in_channels=c.get("in_channels", 3), out_channels=c["latent_channels"],
+                      blocks=c.get("encoder_blocks", c.get("blocks")), patch_size=c.get("patch_size", 1), latent_log_var=log_var,
+                      norm_layer=c.get("norm_layer", "group_norm"), base_channels=c.get("encoder_base_channels", 128))
+    decoder = Decoder(dims=dims, in_channels=c["latent_channels"], out_channels=c.get("out_channels", 3),
+                      blocks=c.get("decoder_blocks", c.get("blocks")), patch_size=c.get("patch_size", 1),
+                      norm_layer=c.get("norm_layer", "group_norm"), causal=c.get("causal_decoder", False),
+                      timestep_conditioning=c.get("timestep_conditioning", False), base_channels=c.get("decoder_base_channels", 128))
+    model = CausalVideoAutoencoder(encoder=encoder, decoder=decoder, latent_channels=c["latent_channels"], dims=dims,
+                                   use_quant_conv=c.get("use_quant_conv", True))
+    model.load_state_dict(sd)  # its own: takes the vae.* keys, the per-channel statistics as buffers
+    model._vacekit_original = True
+    model._vacekit_config = c
+    return model
+
+
+def ltx_vae_run_original(model, inputs, device, dtype):
+    rec = Recorder()
+    mean = model.mean_of_means.float().cpu().view(1, -1, 1, 1, 1)
+    std = model.std_of_means.float().cpu().view(1, -1, 1, 1, 1)
+    if "video" in inputs:
+        enc = model.encoder
+        rec.output(enc.conv_in, "encoder.conv_in")
+        for i, block in enumerate(enc.down_blocks):
+            rec.output(block, f"encoder.down_blocks.{i}")
+        rec.output(enc.conv_out, "encoder.conv_out")
+        mu = model.encode(inputs["video"].to(device, dtype)).latent_dist.mean.float().cpu()
+        return {"latent": (mu - mean) / std}, rec.tensors()
+    if "latent" not in inputs:
+        raise DumpError("LTX VAE inputs: video [B, 3, 1+8k, H, W] (encode) or latent [B, C, F, H, W] (decode)")
+    dec = model.decoder
+    blocks = model._vacekit_config.get("decoder_blocks", [])
+    if any(isinstance(b[1], dict) and b[1].get("inject_noise") for b in blocks):
+        raise DumpError("this LTX-Video decoder injects noise (0.9.1) drawn inside the original resnets: a dump of it "
+                        "cannot be reproduced; dump the encoder (input `video`) instead")
+    rec.output(dec.conv_in, "decoder.conv_in")
+    for i, block in enumerate(dec.up_blocks):
+        rec.output(block, f"decoder.up_blocks.{i}")
+    rec.output(dec.conv_out, "decoder.conv_out")
+    z = inputs["latent"].float() * std + mean
+    b, _, f, h, w = z.shape
+    timestep = None
+    if "decode_timestep" in inputs:
+        if not dec.timestep_conditioning:
+            raise DumpError("decode_timestep given, but this decoder is not timestep-conditioned (0.9)")
+        timestep = inputs["decode_timestep"].float().flatten().expand(b).to(device)
+    elif dec.timestep_conditioning:
+        raise DumpError("this decoder is timestep-conditioned: give decode_timestep (one value, e.g. 0.05)")
+    shape = (b, 3, 8 * (f - 1) + 1, 32 * h, 32 * w)
+    video = model.decode(z.to(device, dtype), target_shape=shape, timestep=timestep).sample.float().cpu()
+    return {"video": video}, rec.tensors()
 
 
 def ltx_vae_random(model, size: str, gen):
@@ -361,6 +434,8 @@ def ltx_vae_flush(rec: Recorder, calls: list, prefix: str) -> None:
 
 
 def ltx_vae_run(model, inputs, device, dtype):
+    if getattr(model, "_vacekit_original", False):
+        return ltx_vae_run_original(model, inputs, device, dtype)
     rec = Recorder()
     c = model.config
     mean = model.latents_mean.float().cpu().view(1, -1, 1, 1, 1)

@@ -68,6 +68,10 @@ def cases(args):
         "ltx_vae_decode": ("ltx/diffusers/vae", lambda g: latent(g, (1, 128, 2, 1, 2)), []),
         "ltx_vae_095_encode": ("ltx_vae/0.9.5/diffusers/vae", lambda g: video(g, 9, 32, 64), []),
         "ltx_vae_095_decode": ("ltx_vae/0.9.5/diffusers/vae", lambda g: latent(g, (1, 16, 2, 1, 2), decode_timestep=[0.05]), []),
+        # The official layouts through LTX-Video's own code (0.9 from the transformer's single file; 0.9.1 encoder).
+        "ltx_vae_official_decode": ("ltx/official/ltx-video-2b-v0.9-tiny.safetensors", lambda g: latent(g, (1, 128, 2, 1, 2)),
+                                    ["--family", "ltx-vae", "--ltx-video", args.ltx_video or ""]),
+        "ltx_vae_091_encode": ("ltx_vae/0.9.1/official/ltx-video-vae-0.9.1-tiny.safetensors", lambda g: video(g, 9, 32, 64), ["--ltx-video", args.ltx_video or ""]),
         "t5": ("text/t5_hf", lambda g: tokens(g, 256), []),
         "umt5": ("text/umt5_hf", lambda g: tokens(g, 384), []),
     }
