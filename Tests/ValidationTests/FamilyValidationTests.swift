@@ -14,12 +14,13 @@ import Testing
     /// VAE output bound: measured Wan 2.9e-7 (encode) / 8.1e-7 (decode), LTX 0.9 1.1e-6 / 2.0e-6 (official layout
     /// decode 1.7e-6), LTX 0.9.1 encode 7.9e-7, LTX 0.9.5 1.3e-6 / 1.3e-6.
     static let vaeBound = 3e-6
-    /// Text encoder output bound: measured T5 1.0e-6, umT5 8.1e-7.
+    /// Text encoder output bound: measured T5 1.0e-6, umT5 8.1e-7 (Wan layout 7.4e-7).
     static let textBound = 2e-6
 
     struct Case: CustomTestStringConvertible, Sendable {
         let fixture: String, model: String, dump: String, points: Int, bound: Double
         var component: String? = nil
+        var also: [String] = []
         /// The weight changed (one value +0.5) and the point where the error must first jump.
         let weight: String, jump: String
         var testDescription: String { dump }
@@ -45,12 +46,15 @@ import Testing
               points: 12, bound: vaeBound, weight: "encoder.down_blocks.6.res_blocks.0.conv1.conv.weight", jump: "encoder.down_blocks.6"),
         .init(fixture: "text/t5_hf", model: "t5", dump: "t5", points: 3, bound: textBound, weight: "blocks.1.attn.v.weight", jump: "blocks.1"),
         .init(fixture: "text/umt5_hf", model: "umt5", dump: "umt5", points: 3, bound: textBound, weight: "blocks.2.ffn.fc2.weight", jump: "blocks.2"),
+        // Wan2.1's own umT5 layout (.pth + the tokenizer), dumped after mapping it to transformers' names.
+        .init(fixture: "text/umt5_wan.pth", model: "umt5-wan", dump: "umt5_wan", points: 3, bound: textBound, also: ["text/umt5_hf/spiece.model"],
+              weight: "blocks.0.attn.o.weight", jump: "blocks.0"),
     ]
 
     static func dump(_ c: Case) -> URL { ValidationFixtures.root.appending(path: "validate/\(c.dump)_dump.safetensors") }
 
     @Test(arguments: cases) func f32MatchesAtEveryStageWithNoJump(_ c: Case) throws {
-        let report = try ValidationFixtures.report(try ValidationFixtures.converted(c.fixture, name: c.model, component: c.component), dump: Self.dump(c),
+        let report = try ValidationFixtures.report(try ValidationFixtures.converted(c.fixture, also: c.also, name: c.model, component: c.component), dump: Self.dump(c),
                                                    noiseFloor: Self.floor, bound: c.bound)
         LayerValidationTests.show(c.dump, report)
         #expect(report.points.count == c.points)
@@ -60,7 +64,7 @@ import Testing
     }
 
     @Test(arguments: cases) func oneChangedWeightIsTheFirstJump(_ c: Case) throws {
-        let report = try ValidationFixtures.report(try ValidationFixtures.converted(c.fixture, name: c.model, component: c.component), changing: c.weight,
+        let report = try ValidationFixtures.report(try ValidationFixtures.converted(c.fixture, also: c.also, name: c.model, component: c.component), changing: c.weight,
                                                    by: { var v = $0; v[v.count / 2] += 0.5; return v }, dump: Self.dump(c),
                                                    noiseFloor: Self.floor, bound: c.bound)
         LayerValidationTests.show("\(c.dump), one value of \(c.weight) + 0.5", report)

@@ -43,12 +43,13 @@ enum ValidationFixtures {
         }
     }
 
-    /// A fixture model (path under Tests/Fixtures: a file or a folder) converted in f32, cached by `name`.
-    static func converted(_ input: String, name: String, component: String? = nil) throws -> VKQWeights {
+    /// A fixture model (path under Tests/Fixtures: a file or a folder, and `also` beside it, e.g. a tokenizer)
+    /// converted in f32, cached by `name`.
+    static func converted(_ input: String, also: [String] = [], name: String, component: String? = nil) throws -> VKQWeights {
         try lock.withLock {
             let output = directory.appending(path: "\(name).vkq")
             if !FileManager.default.fileExists(atPath: output.path) {
-                _ = try Converter.convert(inputs: [root.appending(path: input).path],
+                _ = try Converter.convert(inputs: ([input] + also).map { root.appending(path: $0).path },
                                           options: .init(output: output, recipe: Recipe(precision: .f32), component: component))
             }
             return try VKQWeights(url: output)

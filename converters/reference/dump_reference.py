@@ -481,12 +481,40 @@ def ltx_vae_run(model, inputs, device, dtype):
 # ----------------------------------------------------------------------------------------------------
 
 def t5_detect(sd) -> bool:
-    return any(re.match(r"^(encoder\.)?block\.0\.layer\.0\.SelfAttention\.q\.weight$", k) for k in sd)
+    return any(re.match(r"^(encoder\.)?block\.0\.layer\.0\.SelfAttention\.q\.weight$", k) for k in sd) or \
+        ("token_embedding.weight" in sd and "blocks.0.attn.q.weight" in sd)
+
+
+def t5_from_wan(sd):
+    """Wan2.1's own umT5 layout (wan/modules/t5.py T5Encoder, models_t5_umt5-xxl-enc-bf16.pth) → transformers'
+    UMT5EncoderModel names, and its config from the shapes (the .pth has no config): heads from the per-block
+    position tables [buckets, heads], d_kv = d_model / heads as Wan's T5Attention, gated GELU feed-forward."""
+    out = {"shared.weight": sd["token_embedding.weight"], "encoder.final_layer_norm.weight": sd["norm.weight"]}
+    layers = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
+    for i in range(layers):
+        b, e = f"blocks.{i}.", f"encoder.block.{i}.layer."
+        out[e + "0.layer_norm.weight"] = sd[b + "norm1.weight"]
+        for n in "qkvo":
+            out[e + f"0.SelfAttention.{n}.weight"] = sd[b + f"attn.{n}.weight"]
+        out[e + "0.SelfAttention.relative_attention_bias.weight"] = sd[b + "pos_embedding.embedding.weight"]
+        out[e + "1.layer_norm.weight"] = sd[b + "norm2.weight"]
+        out[e + "1.DenseReluDense.wi_0.weight"] = sd[b + "ffn.gate.0.weight"]
+        out[e + "1.DenseReluDense.wi_1.weight"] = sd[b + "ffn.fc1.weight"]
+        out[e + "1.DenseReluDense.wo.weight"] = sd[b + "ffn.fc2.weight"]
+    vocab, dim = sd["token_embedding.weight"].shape
+    buckets, heads = sd["blocks.0.pos_embedding.embedding.weight"].shape
+    config = dict(model_type="umt5", vocab_size=vocab, d_model=dim, d_kv=dim // heads, num_heads=heads,
+                  d_ff=sd["blocks.0.ffn.fc1.weight"].shape[0], num_layers=layers, relative_attention_num_buckets=buckets,
+                  relative_attention_max_distance=128, feed_forward_proj="gated-gelu", layer_norm_epsilon=1e-6,
+                  dropout_rate=0.0, tie_word_embeddings=False)
+    return out, config
 
 
 def t5_load(sd, config, path):
     from transformers import T5Config, T5EncoderModel, UMT5EncoderModel
 
+    if "blocks.0.attn.q.weight" in sd:
+        sd, config = t5_from_wan(sd)
     if config is None:
         raise DumpError(f"{path}: no config.json beside the text encoder weights")
     sd = {("encoder." + k if k.startswith("block.") or k.startswith("final_layer_norm") else k): v for k, v in sd.items()}

@@ -74,6 +74,7 @@ def cases(args):
         "ltx_vae_091_encode": ("ltx_vae/0.9.1/official/ltx-video-vae-0.9.1-tiny.safetensors", lambda g: video(g, 9, 32, 64), ["--ltx-video", args.ltx_video or ""]),
         "t5": ("text/t5_hf", lambda g: tokens(g, 256), []),
         "umt5": ("text/umt5_hf", lambda g: tokens(g, 384), []),
+        "umt5_wan": ("text/umt5_wan.pth", lambda g: tokens(g, 384), []),  # Wan2.1's own layout
     }
 
 
