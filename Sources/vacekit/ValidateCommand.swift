@@ -11,8 +11,9 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Measure accuracy against a PyTorch reference, layer by layer (relative L2, max |Δ|, cosine).",
         discussion: """
-            A dump of converters/reference/dump_reference.py holds the inputs, the final output (noise_pred) and the tensor at
-            each named point (point.NAME). validate runs the inputs, taps the same points, and prints each point's error in
+            A dump of converters/reference/dump_reference.py holds the inputs, the final output (noise_pred, latent, video or
+            context) and the tensor at each named point (point.NAME), for the Wan2.1 and LTX-Video / VACE-LTX transformers, the
+            Wan2.1 and LTX-Video VAEs (one direction per dump) and the T5 / umT5 encoders. validate runs the inputs, taps the same points, and prints each point's error in
             execution order, marking the first point whose relative L2 grows more than 3× over the previous point while above
             the precision's noise floor (f32 1e-5, f16 1e-3, q8 1e-2). Exit 1 when the output exceeds --bound or any value is
             non-finite; shapes or point counts that differ are errors.
@@ -23,7 +24,7 @@ struct ValidateCommand: ParsableCommand {
             vace_scale_<case> and stg_skip_layers_<case> (converters/reference/make_ltx_vace_fixtures.py writes one).
             """)
 
-    @Option(help: "The converted model (.vkq).")
+    @Option(help: "The converted model (.vkq): a transformer, VAE or text encoder.")
     var model: String
 
     @Option(help: "The reference dump (.safetensors).")

@@ -5,8 +5,9 @@
                       [--dtype float32|bfloat16] [--family F]
     dump_reference.py CHECKPOINT --random-inputs 3x8x12 --output DUMP.safetensors
 
-CHECKPOINT is a file or folder in the official or the diffusers layout. The reference model (diffusers) runs
-on IN's named inputs (the names `vacekit forward` takes), and DUMP holds those inputs, the final output under
+CHECKPOINT is a file or folder in the official or the diffusers layout. The reference model (diffusers or
+transformers; the original code where they lack the model: VACE-LTX, an official-layout LTX VAE, given by
+--vace / --ltx-video) runs on IN's named inputs (the names `vacekit forward` takes), and DUMP holds those inputs, the final output under
 the name VaceKit writes (`noise_pred`, `latent`, `video`, `context`) and the tensor at each named point as
 `point.NAME`, in the shapes and layouts VaceKit's models tap them (see the FAMILIES table below). Every tensor
 is stored as float32 whatever --dtype ran. The file is written to a temporary name and renamed when complete.
