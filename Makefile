@@ -65,6 +65,7 @@ bench-ltx:
 .PHONY: validate-fixtures
 validate-fixtures:
 	python3 converters/reference/dump_reference.py Tests/Fixtures/wan_vace/official/diffusion_pytorch_model.safetensors --random-inputs 2x4x6 --seed 0 --output Tests/Fixtures/validate/wan_vace_dump.safetensors
+	VACEKIT_LTX_VIDEO=$(LTX_VIDEO) VACEKIT_VACE=$(VACE) python3 converters/reference/make_validate_fixtures.py
 
 # The long fuzz run of the readers (safetensors, sharded index, .pth, GGUF, .vkq): 1 000 000 mutated inputs each.
 .PHONY: fuzz

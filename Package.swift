@@ -47,13 +47,17 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["Tensors", "CPUBackend", "VulkanBackend"]),
         // The op table and float64 references every backend's tests run (test support, not shipped).
         .target(name: "BackendConformance", dependencies: ["Tensors", "VKQ"]),
+        // The weight provider that changes one tensor, shared by the model, pipeline, text and validation tests.
+        .target(name: "TestSupport", dependencies: ["Tensors", "VKQ"]),
         // Layer-by-layer validation against a reference dump: one target per model family.
         .target(name: "Validation", dependencies: ["Tensors", "Checkpoints", "Models"]),
+        // The benchmark harnesses behind `vacekit bench`: one timing loop, one list of shapes.
+        .target(name: "Benchmarks", dependencies: ["Tensors", "VKQ", "CPUBackend", "VulkanBackend", "Models", "TextTokenizers"]),
         .executableTarget(
             name: "vacekit",
             dependencies: [
                 "Tensors", "VKQ", "Checkpoints", "CPUBackend", "VulkanBackend", "Media", "Models", "TextTokenizers",
-                "Pipeline", "Runtime", "Validation",
+                "Pipeline", "Runtime", "Validation", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -64,11 +68,12 @@ let package = Package(
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints", "TestSupport"]),
         // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
-        .testTarget(name: "TextEncoderTests", dependencies: ["Models", "TextTokenizers", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints"]),
+        .testTarget(name: "TextEncoderTests", dependencies: ["Models", "TextTokenizers", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["vacekit", "Checkpoints", "Tensors", "Media"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Models", "CPUBackend", "VKQ", "Checkpoints", "Tensors"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "VulkanBackend"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Models", "CPUBackend", "VKQ", "Checkpoints", "Tensors", "TestSupport"]),
     ]
 )

@@ -89,9 +89,10 @@ public struct LayerReport {
 public enum LayerValidation {
     public static func run(_ target: any ValidationTarget, dump: ReferenceDump, backend: any Backend, noiseFloor: Double,
                            bound: Double? = nil) throws -> LayerReport {
-        let extra = dump.file.names.filter { !$0.hasPrefix(ReferenceDump.pointPrefix) && !target.inputNames.contains($0) && $0 != target.outputName }
+        let signature = try target.signature(of: dump)
+        let extra = dump.file.names.filter { !$0.hasPrefix(ReferenceDump.pointPrefix) && !signature.inputs.contains($0) && $0 != signature.output }
         guard extra.isEmpty else {
-            throw ValidateError("\(dump.name): unknown tensors \(extra) (inputs: \(target.inputNames.sorted().joined(separator: ", ")); output: \(target.outputName); points: point.NAME)")
+            throw ValidateError("\(dump.name): unknown tensors \(extra) (inputs: \(signature.inputs.sorted().joined(separator: ", ")); output: \(signature.output); points: point.NAME)")
         }
         let recorder = PointRecorder(backend: backend)
         let output = try target.run(dump, tap: { try recorder.record($0, $1) })
@@ -109,9 +110,9 @@ public enum LayerValidation {
             points.append(.init(name: name, error: try ErrorMetric.compare(actual.values, shape: actual.shape, expected.values, shape: expected.shape,
                                                                           what: "point \(name)")))
         }
-        let final = try ErrorMetric.compare(try backend.floats(output), shape: output.shape, try dump.floats(target.outputName),
-                                            shape: try dump.shape(target.outputName), what: target.outputName)
+        let final = try ErrorMetric.compare(try backend.floats(output), shape: output.shape, try dump.floats(signature.output),
+                                            shape: try dump.shape(signature.output), what: signature.output)
         let jump = LayerReport.firstJump(points.map { ($0.name, $0.error.relativeL2) }, noiseFloor: noiseFloor)
-        return LayerReport(points: points, firstJump: jump, outputName: target.outputName, final: final, noiseFloor: noiseFloor, bound: bound)
+        return LayerReport(points: points, firstJump: jump, outputName: signature.output, final: final, noiseFloor: noiseFloor, bound: bound)
     }
 }

@@ -24,6 +24,12 @@ public struct ReferenceDump {
         file.names.filter { $0.hasPrefix(Self.pointPrefix) }.map { String($0.dropFirst(Self.pointPrefix.count)) }
     }
 
+    /// The output names dump_reference.py recorded in the metadata (`vacekit_dump`), if any.
+    public var outputs: [String]? {
+        guard let text = file.metadata["vacekit_dump"], let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
+        return object["outputs"] as? [String]
+    }
+
     /// True for a dump of dump_reference.py (named points); false for the older single-output references.
     public var isLayerDump: Bool { !points.isEmpty }
 

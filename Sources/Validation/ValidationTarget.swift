@@ -3,13 +3,19 @@ import Models
 import Tensors
 
 /// A model that `vacekit validate` can run on a reference dump: it reads the dump's inputs, runs with
-/// the tap, and returns the final output (compared with the dump's tensor `outputName`).
+/// the tap, and returns the final output (compared with the dump's tensor named by `signature(of:)`).
 public protocol ValidationTarget {
-    /// The dump's name for the final output: `noise_pred`, `latent`, `video` or `context`.
-    var outputName: String { get }
-    /// The input names this target reads (others in the dump are outputs or points).
-    var inputNames: Set<String> { get }
+    /// What the target reads from `dump` and the dump's name for the final output (`noise_pred`, `latent`,
+    /// `video` or `context`); a VAE tells encode from decode by the dump.
+    func signature(of dump: ReferenceDump) throws -> ValidationSignature
     func run(_ dump: ReferenceDump, tap: @escaping Tap) throws -> Tensor
+}
+
+/// The input names a target reads (others in the dump are the output or points) and the output's name.
+public struct ValidationSignature: Equatable {
+    public var inputs: Set<String>
+    public var output: String
+    public init(inputs: Set<String>, output: String) { (self.inputs, self.output) = (inputs, output) }
 }
 
 /// Which target runs a .vkq: one entry per family/component. A new model plugs in with one entry.
@@ -27,6 +33,10 @@ public enum ValidationTargets {
 
     public static let entries: [Entry] = [
         .wanTransformer,
+        .ltxTransformer,
+        .wanVAE,
+        .ltxVAE,
+        .textEncoder,
     ]
 
     public static func make(family: String, component: String, weights: any WeightProvider, backend: any Backend,

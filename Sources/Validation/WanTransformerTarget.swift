@@ -16,8 +16,7 @@ extension ValidationTargets.Entry {
 struct WanTransformerTarget: ValidationTarget {
     let model: WanTransformer
     let backend: any Backend
-    var outputName: String { "noise_pred" }
-    var inputNames: Set<String> { ["latents", "timestep", "context", "vace_context", "vace_scale"] }
+    func signature(of dump: ReferenceDump) -> ValidationSignature { .init(inputs: ["latents", "timestep", "context", "vace_context", "vace_scale"], output: "noise_pred") }
 
     func run(_ dump: ReferenceDump, tap: @escaping Tap) throws -> Tensor {
         let scales = dump.contains("vace_scale") ? try dump.floats("vace_scale") : []

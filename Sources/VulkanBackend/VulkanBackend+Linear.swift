@@ -68,7 +68,7 @@ extension VulkanBackend {
     }
 
     /// `linear` under a given q8 mode (tests and the benchmark run both q8 kernels on one backend).
-    func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor?, q8Mode: Q8Mode) throws -> Tensor {
+    public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor?, q8Mode: Q8Mode) throws -> Tensor {
         guard weight.shape.rank == 2, let k = x.shape.dims.last, k == weight.shape[1] else {
             throw TensorError("linear", "x \(x.shape) · Wᵀ with W \(weight.shape): inner dims differ")
         }

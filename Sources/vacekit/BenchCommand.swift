@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import CPUBackend
 import Foundation
 import Models
@@ -6,15 +7,12 @@ import Tensors
 import VKQ
 import VulkanBackend
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure ops and model forwards (see BENCHMARKS.md).",
-        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXCommand.self, BenchVAECommand.self, BenchLTXVAECommand.self, BenchT5Command.self])
+        subcommands: [BenchOpsCommand.self, BenchWanCommand.self, BenchLTXCommand.self, BenchVAECommand.self, BenchLTXVAECommand.self, BenchT5Command.self,
+                      BenchGEMMCommand.self, BenchElementwiseCommand.self])
 }
 
 struct BenchOpsCommand: ParsableCommand {
@@ -73,13 +71,6 @@ struct BenchOpsCommand: ParsableCommand {
     }
 }
 
-/// Peak resident set size of this process so far, in bytes.
-func peakRSS() -> Int {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return usage.ru_maxrss * 1024
-}
-
 struct BenchWanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wan",
@@ -111,37 +102,69 @@ struct BenchWanCommand: ParsableCommand {
         guard runs >= 0 else { throw ValidationError("--runs must be 0 or more") }
         let backend = try DeviceOption.backend(device, activations: "f32")
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
-        let loadStart = Date()
-        let transformer = try WanTransformer(weights: weights, backend: backend, residency: residency)
-        let loadSeconds = Date().timeIntervalSince(loadStart)
-        let c = transformer.config
-        var noise = NormalNoise(seed: 42)
-        let videoShape = Shape([1, c.inDim, latent[0], latent[1], latent[2]])
-        let latents = try backend.tensor(noise.values(videoShape.count), videoShape)
-        let text = try backend.tensor(noise.values(textTokens * c.textDim).map { $0 * 0.1 }, [1, textTokens, c.textDim])
-        let vaceShape = Shape([1, c.vaceInDim ?? 96, latent[0], latent[1], latent[2]])
-        let vace = c.isVACE ? try backend.tensor(noise.values(vaceShape.count), vaceShape) : nil
-        var times: [Double] = []
-        for run in 0 ... runs {
-            let start = Date()
-            let out = try transformer(latents: latents, timesteps: [500], text: text, vaceContext: vace)
-            _ = try backend.floats(out)
-            if run > 0 || runs == 0 { times.append(Date().timeIntervalSince(start)) }
-            FileHandle.standardError.write(Data(String(format: "%@ run %d: %.2f s\n", run == 0 ? "warm-up" : "timed", run, Date().timeIntervalSince(start)).utf8))
-        }
+        let timing = try ModelBenchmarks.wan(weights, backend: backend, residency: residency, latent: latent, textTokens: textTokens, runs: runs)
+        let loadSeconds = timing.loadSeconds
         let tokens = latent[0] * latent[1] / 2 * latent[2] / 2
         let report: [String: Any] = [
             "model": weights.family, "recipe": weights.file.header.converter.recipe, "backend": backend.name, "tokens": tokens,
-            "text_tokens": textTokens, "load_seconds": loadSeconds, "seconds": times.min() ?? 0, "peak_rss_bytes": peakRSS(),
-            "weights": residency.rawValue, "device_memory_bytes": (backend as? VulkanBackend)?.deviceMemoryBytes ?? 0,
+            "text_tokens": textTokens, "load_seconds": loadSeconds, "seconds": timing.seconds, "peak_rss_bytes": timing.peakRSS,
+            "weights": residency.rawValue, "device_memory_bytes": timing.deviceMemory,
         ]
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            let deviceMemory = (backend as? VulkanBackend).map { String(format: ", device memory %.2f GB", Double($0.deviceMemoryBytes) / 1e9) } ?? ""
+            let deviceMemory = backend is VulkanBackend ? String(format: ", device memory %.2f GB", Double(timing.deviceMemory) / 1e9) : ""
             print(String(format: "%@ (%@, %@ weights) on %@: %d tokens, forward %.2f s (%@), load %.2f s, peak RSS %.2f GB%@", weights.family,
-                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, times.min() ?? 0, runs == 0 ? "first call" : "best of \(runs)", loadSeconds,
-                         Double(peakRSS()) / 1e9, deviceMemory))
+                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, timing.seconds, runs == 0 ? "first call" : "best of \(runs)", loadSeconds,
+                         Double(timing.peakRSS) / 1e9, deviceMemory))
         }
+    }
+}
+
+struct BenchGEMMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "CPU GEMM at the DiT shapes: OpenBLAS f32 against the bf16 and q8 (W8A16, W8A8) kernels, with each q8 path's error (minutes).")
+
+    @Option(help: "Indices into the DiT shape list, e.g. 0,3 (default: all).")
+    var shapes: String?
+
+    @Option(help: "Paths, e.g. q8a8,f32 (default: f32,bf16,q8,q8a8).")
+    var paths: String?
+
+    @Option(help: "Write the rows as JSON to this file (default: print them).")
+    var output: String?
+
+    func run() throws {
+        let all = BenchmarkShapes.linear
+        let picked = try shapes.map { list in
+            try list.split(separator: ",").map { item in
+                guard let i = Int(item), all.indices.contains(i) else { throw ValidationError("--shapes \(list): indices 0…\(all.count - 1)") }
+                return all[i]
+            }
+        } ?? all
+        let rows = try GEMMBenchmark.run(shapes: picked, paths: paths.map { $0.split(separator: ",").map(String.init) } ?? GEMMBenchmark.allPaths) { row in
+            let error = row.relativeL2.map { String(format: "relL2 %.2e", $0) } ?? ""
+            print("\(row.op) \(row.shape) \(row.dtype): \(String(format: "%.4f s %7.1f GFLOP/s", row.seconds, row.gflops)) [\(row.kernel ?? "")] \(error)")
+        }
+        let json = GEMMBenchmark.json(rows)
+        if let output { try json.write(toFile: output, atomically: true, encoding: .utf8) } else { print(json) }
+    }
+}
+
+struct BenchElementwiseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "elementwise",
+        abstract: "Attention and the elementwise / norm ops at the Wan2.1-1.3B shapes and LTX's masked cross-attention (about a minute).")
+
+    @Option(help: "cpu, vulkan or vulkan:N.")
+    var device: String = "cpu"
+
+    @Flag(help: "Also 4680-token self-attention.")
+    var long = false
+
+    func run() throws {
+        let backend = try DeviceOption.backend(device, activations: "f32")
+        _ = try ElementwiseBenchmark.run(on: backend, long: long) { op, ms in print(String(format: "bench %-44@ %9.2f ms", op, ms)) }
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Models
 import Tensors
+import Validation
 import VKQ
 import VulkanBackend
 
@@ -37,39 +39,21 @@ struct BenchLTXCommand: ParsableCommand {
         let backend = try DeviceOption.backend(device, activations: "f32")
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
         guard LTXInputs.isLTX(family: weights.family) else { throw DeviceError("\(model): a \(weights.family); `bench ltx` runs LTX-Video / VACE-LTX transformers") }
-        let loadStart = Date()
-        let transformer = try LTXTransformer(weights: weights, backend: backend, residency: residency)
-        let loadSeconds = Date().timeIntervalSince(loadStart)
-        let c = transformer.config
-        var noise = NormalNoise(seed: 42)
-        let videoShape = Shape([1, c.inChannels, latent[0], latent[1], latent[2]])
-        let latents = try backend.tensor(noise.values(videoShape.count), videoShape)
-        let text = try backend.tensor(noise.values(textTokens * c.captionChannels).map { $0 * 0.1 }, [1, textTokens, c.captionChannels])
-        let mask = try backend.tensor(.init(repeating: 1, count: textTokens), [1, textTokens])
-        let vaceShape = Shape([1, c.vaceChannels, latent[0], latent[1], latent[2]])
-        let vace = c.isVACE ? try backend.tensor(noise.values(vaceShape.count), vaceShape) : nil
-        var times: [Double] = []
-        for run in 0 ... runs {
-            let start = Date()
-            let out = try transformer(latents: latents, timesteps: [500], context: text, contextMask: mask, vaceContext: vace)
-            _ = try backend.floats(out)
-            if run > 0 || runs == 0 { times.append(Date().timeIntervalSince(start)) }
-            FileHandle.standardError.write(Data(String(format: "%@ run %d: %.2f s\n", run == 0 ? "warm-up" : "timed", run, Date().timeIntervalSince(start)).utf8))
-            if runs == 0 { break }
-        }
+        let (timing, contextBlocks) = try ModelBenchmarks.ltx(weights, backend: backend, residency: residency, latent: latent, textTokens: textTokens, runs: runs)
+        let loadSeconds = timing.loadSeconds
         let tokens = latent.reduce(1, *)
         let report: [String: Any] = [
             "model": weights.family, "recipe": weights.file.header.converter.recipe, "backend": backend.name, "tokens": tokens,
-            "text_tokens": textTokens, "context_blocks": c.contextLayers.count, "load_seconds": loadSeconds, "seconds": times.min() ?? 0,
-            "first_call": runs == 0, "peak_rss_bytes": peakRSS(), "weights": residency.rawValue,
-            "device_memory_bytes": (backend as? VulkanBackend)?.deviceMemoryBytes ?? 0,
+            "text_tokens": textTokens, "context_blocks": contextBlocks, "load_seconds": loadSeconds, "seconds": timing.seconds,
+            "first_call": runs == 0, "peak_rss_bytes": timing.peakRSS, "weights": residency.rawValue,
+            "device_memory_bytes": timing.deviceMemory,
         ]
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(String(format: "%@ (%@, %@ weights) on %@: %d tokens, forward %.2f s (%@), load %.2f s, peak RSS %.2f GB", weights.family,
-                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, times.min() ?? 0,
-                         runs == 0 ? "first call" : "best of \(runs)", loadSeconds, Double(peakRSS()) / 1e9))
+                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, timing.seconds,
+                         runs == 0 ? "first call" : "best of \(runs)", loadSeconds, Double(timing.peakRSS) / 1e9))
         }
     }
 }

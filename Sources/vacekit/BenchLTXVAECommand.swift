@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Models
 import Tensors
@@ -34,32 +35,18 @@ struct BenchLTXVAECommand: ParsableCommand {
         guard runs >= 0, chunk >= 0 else { throw ValidationError("--runs and --chunk must be 0 or more") }
         let backend = try DeviceOption.backend(device, activations: "f32")
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
-        let vae = try LTXVAE(weights: weights, backend: backend)
-        vae.decodeChunkFrames = chunk == 0 ? nil : chunk
-        var noise = NormalNoise(seed: 42)
-        let shape = Shape([1, vae.latentChannels, latent[0], latent[1], latent[2]])
-        let z = try backend.tensor(noise.values(shape.count), shape)
-        var times: [Double] = []
-        var output: [Int] = []
-        for run in 0 ... runs {
-            let start = Date()
-            let out = try vae.decode(z)
-            output = out.shape.dims
-            _ = try backend.floats(out)
-            if run > 0 || runs == 0 { times.append(Date().timeIntervalSince(start)) }
-            FileHandle.standardError.write(Data(String(format: "%@ run %d: %.2f s\n", run == 0 ? "warm-up" : "timed", run, Date().timeIntervalSince(start)).utf8))
-        }
+        let (timing, output) = try ModelBenchmarks.ltxVAEDecode(weights, backend: backend, latent: latent, chunk: chunk == 0 ? nil : chunk, runs: runs)
         let report: [String: Any] = [
             "model": weights.family, "recipe": weights.file.header.converter.recipe, "backend": backend.name, "latent": latent,
-            "output": output, "chunk_latent_frames": chunk, "seconds": times.min() ?? 0, "peak_rss_bytes": peakRSS(),
-            "device_memory_bytes": (backend as? VulkanBackend)?.deviceMemoryBytes ?? 0,
+            "output": output, "chunk_latent_frames": chunk, "seconds": timing.seconds, "peak_rss_bytes": timing.peakRSS,
+            "device_memory_bytes": timing.deviceMemory,
         ]
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(String(format: "%@ (%@) on %@: latent %@ → video %@, decode %.2f s (%@), chunk %d, peak RSS %.2f GB", weights.family,
-                         weights.file.header.converter.recipe, backend.name, "\(latent)", "\(output)", times.min() ?? 0,
-                         runs == 0 ? "first call" : "best of \(runs)", chunk, Double(peakRSS()) / 1e9))
+                         weights.file.header.converter.recipe, backend.name, "\(latent)", "\(output)", timing.seconds,
+                         runs == 0 ? "first call" : "best of \(runs)", chunk, Double(timing.peakRSS) / 1e9))
         }
     }
 }

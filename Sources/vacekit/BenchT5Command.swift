@@ -1,8 +1,8 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Models
 import Tensors
-import TextTokenizers
 import VKQ
 
 struct BenchT5Command: ParsableCommand {
@@ -32,33 +32,18 @@ struct BenchT5Command: ParsableCommand {
         guard tokens > 0, runs >= 0 else { throw ValidationError("--tokens must be positive and --runs 0 or more") }
         let backend = try DeviceOption.backend(device, activations: "f32")
         let weights = try VKQWeights(url: URL(fileURLWithPath: model))
-        let loadStart = Date()
-        let encoder = try T5Encoder(weights: weights, backend: backend, residency: residency)
-        let loadSeconds = Date().timeIntervalSince(loadStart)
-        // Ids inside the tokenizer's range (the embedding may have more rows).
-        let pieces = (try? T5Tokenizer(weights: weights).pieces.pieceCount) ?? encoder.config.vocab
-        var generator = SplitMix64(seed: 42)
-        let ids = (0 ..< tokens).map { _ in Int32(4 + Int(generator.next() % UInt64(max(pieces - 4, 1)))) }
-        let mask = [Float](repeating: 1, count: tokens)
-        var times: [Double] = []
-        for run in 0 ... runs {
-            let start = Date()
-            _ = try backend.floats(try encoder(ids: ids, mask: mask))
-            if run > 0 || runs == 0 { times.append(Date().timeIntervalSince(start)) }
-            FileHandle.standardError.write(Data(String(format: "%@ run %d: %.2f s\n", run == 0 ? "warm-up" : "timed", run, Date().timeIntervalSince(start)).utf8))
-        }
-        let c = encoder.config
+        let (timing, layers) = try ModelBenchmarks.t5(weights, backend: backend, residency: residency, tokens: tokens, runs: runs)
         let report: [String: Any] = [
             "model": weights.family, "recipe": weights.file.header.converter.recipe, "backend": backend.name, "tokens": tokens,
-            "layers": c.numLayers, "load_seconds": loadSeconds, "seconds": times.min() ?? 0, "peak_rss_bytes": peakRSS(),
+            "layers": layers, "load_seconds": timing.loadSeconds, "seconds": timing.seconds, "peak_rss_bytes": timing.peakRSS,
             "weights": residency.rawValue,
         ]
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(String(format: "%@ (%@, %d layers, %@ weights) on %@: %d tokens, encode %.2f s (%@), load %.2f s, peak RSS %.2f GB", weights.family,
-                         weights.file.header.converter.recipe, c.numLayers, residency.rawValue, backend.name, tokens, times.min() ?? 0,
-                         runs == 0 ? "first call" : "best of \(runs)", loadSeconds, Double(peakRSS()) / 1e9))
+                         weights.file.header.converter.recipe, layers, residency.rawValue, backend.name, tokens, timing.seconds,
+                         runs == 0 ? "first call" : "best of \(runs)", timing.loadSeconds, Double(timing.peakRSS) / 1e9))
         }
     }
 }

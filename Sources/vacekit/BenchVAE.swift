@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Models
 import Tensors
@@ -40,26 +41,11 @@ struct BenchVAECommand: ParsableCommand {
     @Flag(help: "Instead: time the decoder's 3×3×3 convolutions at 480×832 chunk shapes (input with its 2 cached frames).")
     var conv = false
 
-    /// (channels, new frames, height, width) of one decoder chunk: middle, 1/4 and 1/2 resolution.
-    static let convShapes = [(384, 1, 60, 104), (192, 4, 120, 208), (96, 4, 240, 416)]
-
     func runConv() throws {
         let backend = try DeviceOption.backend(device, activations: dtype)
-        var noise = NormalNoise(seed: 7)
-        for (c, t, h, w) in Self.convShapes {
-            let x = try backend.tensor(noise.values(c * (t + 2) * h * w), [1, c, t + 2, h, w])
-            let weight = try backend.tensor(noise.values(c * c * 27).map { $0 * 0.02 }, [c, c, 3, 3, 3])
-            let options = Conv3DOptions(padding: (1, 1))
-            _ = try backend.floats(try backend.conv3d(x, weight, bias: nil, options))
-            var best = Double.infinity
-            for _ in 0 ..< 3 {
-                let start = Date()
-                _ = try backend.floats(try backend.conv3d(x, weight, bias: nil, options))
-                best = min(best, Date().timeIntervalSince(start))
-            }
-            let gflop = 2.0 * Double(c * c * 27 * t * h * w) / 1e9
+        for row in try VAEBenchmark.conv(backend: backend) {
             print(String(format: #"{"impl": "vacekit", "op": "conv3d 3x3x3", "shape": "[1,%d,%d+2,%d,%d]", "seconds": %.4f, "gflops": %.1f}"#,
-                         c, t, h, w, best, gflop / best))
+                         row.channels, row.frames, row.height, row.width, row.seconds, row.gflop / row.seconds))
         }
     }
 
@@ -69,39 +55,19 @@ struct BenchVAECommand: ParsableCommand {
         guard parts.count == 2 else { throw ValidationError("--size \(size): give WxH, e.g. 832x480") }
         let (width, height) = (parts[0], parts[1])
         let backend = try DeviceOption.backend(device, activations: dtype)
-        let started = Date()
-        let vae = try VideoAutoencoders.load(try VKQWeights(url: URL(fileURLWithPath: model)), on: backend)
-        let loadSeconds = Date().timeIntervalSince(started)
-        let (t, s) = (vae.temporalFactor, vae.spatialFactor)
-        guard (frames - 1) % t == 0, width % s == 0, height % s == 0 else {
-            throw ValidationError("--frames \(frames) --size \(size): this VAE takes \(t)k+1 frames and sides in multiples of \(s)")
+        let r = try VAEBenchmark.run(try VKQWeights(url: URL(fileURLWithPath: model)), backend: backend, frames: frames, width: width,
+                                     height: height, tile: vaeTile, encode: encode) { t, s in
+            guard (frames - 1) % t == 0, width % s == 0, height % s == 0 else {
+                throw ValidationError("--frames \(frames) --size \(size): this VAE takes \(t)k+1 frames and sides in multiples of \(s)")
+            }
         }
-        var noise = NormalNoise(seed: 11)
-        let latentShape: Shape = [1, vae.latentChannels, (frames - 1) / t + 1, height / s, width / s]
-        let latent = try backend.tensor(noise.values(latentShape.count), latentShape)
-
-        var decodedFrames = 0
-        let decodeStart = Date()
-        try vae.decode(latent, options: VAEDecodeOptions(tile: vaeTile)) { chunk in
-            _ = try backend.floats(chunk)  // what a writer does with each chunk
-            decodedFrames += chunk.shape[2]
-        }
-        let decodeSeconds = Date().timeIntervalSince(decodeStart)
-        let decodePeak = peakRSS()
-
-        var encodeSeconds: Double?
-        if encode {
-            let video = try backend.tensor(noise.values(3 * frames * height * width).map { max(-1, min(1, $0 * 0.5)) }, [1, 3, frames, height, width])
-            let encodeStart = Date()
-            _ = try backend.floats(try vae.encode(video))
-            encodeSeconds = Date().timeIntervalSince(encodeStart)
-        }
+        let (decodedFrames, decodeSeconds, decodePeak, encodeSeconds) = (r.decodedFrames, r.decodeSeconds, r.decodePeakRSS, r.encodeSeconds)
         let result: [String: Any] = [
             "impl": "vacekit", "device": backend.name, "dtype": dtype, "frames": frames, "width": width, "height": height,
-            "tile": vaeTile ?? 0, "decoded_frames": decodedFrames, "load_seconds": loadSeconds, "decode_seconds": decodeSeconds,
-            "decode_peak_rss_bytes": decodePeak, "encode_seconds": encodeSeconds ?? NSNull(), "peak_rss_bytes": peakRSS(),
+            "tile": vaeTile ?? 0, "decoded_frames": decodedFrames, "load_seconds": r.loadSeconds, "decode_seconds": decodeSeconds,
+            "decode_peak_rss_bytes": decodePeak, "encode_seconds": encodeSeconds ?? NSNull(), "peak_rss_bytes": r.peakRSS,
             // Vulkan: device memory the backend holds at the end (its pool keeps what it reserved: the peak).
-            "device_memory_bytes": (backend as? VulkanBackend)?.deviceMemoryBytes ?? 0,
+            "device_memory_bytes": r.deviceMemory,
         ]
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))

@@ -3,6 +3,7 @@ import Checkpoints
 import Foundation
 import Models
 import Tensors
+import Validation
 import VKQ
 
 struct ForwardCommand: ParsableCommand {

@@ -11,18 +11,20 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Measure accuracy against a PyTorch reference, layer by layer (relative L2, max |Δ|, cosine).",
         discussion: """
-            A dump of converters/reference/dump_reference.py holds the inputs, the final output (noise_pred) and the tensor at
-            each named point (point.NAME). validate runs the inputs, taps the same points, and prints each point's error in
+            A dump of converters/reference/dump_reference.py holds the inputs, the final output (noise_pred, latent, video or
+            context) and the tensor at each named point (point.NAME), for the Wan2.1 and LTX-Video / VACE-LTX transformers, the
+            Wan2.1 and LTX-Video VAEs (one direction per dump) and the T5 / umT5 encoders. validate runs the inputs, taps the same points, and prints each point's error in
             execution order, marking the first point whose relative L2 grows more than 3× over the previous point while above
             the precision's noise floor (f32 1e-5, f16 1e-3, q8 1e-2). Exit 1 when the output exceeds --bound or any value is
             non-finite; shapes or point counts that differ are errors.
 
             Older single-output references (converters/reference/make_fixtures.py) hold noise_pred_<case> outputs; the VACE
             scales of a case come from a tensor named scale_<case> when present, else from the case name (scale_1 → 1,
-            no_vace → 0).
+            no_vace → 0). LTX-Video / VACE-LTX references hold the inputs of `forward` and noise_pred_<case>, with per-case
+            vace_scale_<case> and stg_skip_layers_<case> (converters/reference/make_ltx_vace_fixtures.py writes one).
             """)
 
-    @Option(help: "The converted model (.vkq).")
+    @Option(help: "The converted model (.vkq): a transformer, VAE or text encoder.")
     var model: String
 
     @Option(help: "The reference dump (.safetensors).")
@@ -77,6 +79,7 @@ struct ValidateCommand: ParsableCommand {
 
     /// The single-output references: one Wan transformer call per noise_pred_<case>.
     func runCases(weights: VKQWeights, dump: ReferenceDump, backend: any Backend) throws {
+        if LTXInputs.isLTX(family: weights.family) { return try runLTXCases(weights: weights, dump: dump, backend: backend) }
         guard weights.family.hasPrefix("wan2.1") && weights.file.header.component == "transformer" else {
             throw ValidateError("\(model): a \(weights.family) \(weights.file.header.component); \(dump.name) holds Wan2.1 transformer cases")
         }
@@ -102,6 +105,29 @@ struct ValidateCommand: ParsableCommand {
             worst = error.isFinite ? max(worst, error.relativeL2) : .infinity
             print("  " + label.padding(toLength: 12, withPad: " ", startingAt: 0) + " scales " + "\(scales)".padding(toLength: 12, withPad: " ", startingAt: 0)
                   + " \(error)")
+        }
+        if !worst.isFinite { throw ValidateError("a case's output is non-finite") }
+        if let bound, worst > bound {
+            throw ValidateError(String(format: "worst relative L2 %.3e exceeds --bound %.1e", worst, bound))
+        }
+    }
+
+    /// The single-output LTX references: every noise_pred_<case>, with the case's vace_scale / stg_skip_layers.
+    func runLTXCases(weights: VKQWeights, dump: ReferenceDump, backend: any Backend) throws {
+        let transformer = try LTXTransformer(weights: weights, backend: backend, residency: residency)
+        let cases = dump.file.names.filter { $0.hasPrefix("noise_pred_") }.sorted()
+        print("\(weights.family) (\(weights.file.header.converter.recipe)) on \(backend.name) vs \(dump.name)")
+        var worst = 0.0
+        for name in cases {
+            let label = String(name.dropFirst("noise_pred_".count))
+            let inputs = try LTXInputs(dump.file, path: reference, on: backend, case: label)
+            let output = try inputs.run(transformer)
+            let error = try ErrorMetric.compare(try backend.floats(output), shape: output.shape, try dump.floats(name),
+                                                shape: try dump.shape(name), what: name)
+            worst = error.isFinite ? max(worst, error.relativeL2) : .infinity
+            let stg = inputs.skip.map { "STG layers \($0.layers.sorted()) row \($0.rows.sorted())" } ?? "no STG"
+            print("  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: " scale %.2f  ", inputs.vaceScale)
+                  + stg.padding(toLength: 24, withPad: " ", startingAt: 0) + " \(error)")
         }
         if !worst.isFinite { throw ValidateError("a case's output is non-finite") }
         if let bound, worst > bound {

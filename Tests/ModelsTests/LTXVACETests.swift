@@ -3,6 +3,7 @@ import Checkpoints
 import Foundation
 import Testing
 import Tensors
+import TestSupport
 import VKQ
 @testable import Models
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tensors
+import TestSupport
 import VulkanBackend
 @testable import Models
 

@@ -43,26 +43,3 @@ enum TextFixtures {
         try JSONDecoder().decode(Prompts.self, from: Data(contentsOf: root.appending(path: "\(model)_prompts.json")))
     }
 }
-
-/// A weight provider that changes one tensor (for the sensitivity checks).
-struct PerturbedWeights: WeightProvider {
-    let base: VKQWeights
-    let name: String
-    let change: @Sendable ([Float]) -> [Float]
-    let storage = Storage()
-
-    final class Storage: @unchecked Sendable { var buffers: [UnsafeMutableRawBufferPointer] = []; deinit { buffers.forEach { $0.deallocate() } } }
-
-    var family: String { base.family }
-    var configJSON: Data { base.configJSON }
-    func contains(_ name: String) -> Bool { base.contains(name) }
-    func weightData(_ requested: String) throws -> WeightData {
-        guard requested == name else { return try base.weightData(requested) }
-        let record = try base.file.record(name)
-        let values = change(try base.file.floats(name))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: values.count * 4, alignment: 64)
-        values.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        storage.buffers.append(buffer)
-        return WeightData(name: name, shape: Shape(record.shape), dtype: .f32, data: UnsafeRawBufferPointer(buffer), owner: storage)
-    }
-}

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import Tensors
 import Testing
+import TestSupport
 import VKQ
 @testable import Validation
 
@@ -30,6 +31,31 @@ enum ValidationFixtures {
         }
     }
 
+    /// The LTX-Video fixture (single file) or the VACE-LTX fixture, converted with `precision`.
+    static func ltx(vace: Bool, _ precision: Recipe.Precision = .f32) throws -> VKQWeights {
+        try lock.withLock {
+            let output = directory.appending(path: "\(vace ? "vace-ltx" : "ltx")-\(precision).vkq")
+            if !FileManager.default.fileExists(atPath: output.path) {
+                let input = root.appending(path: vace ? "ltx_vace/vace-ltx-video-0.9-tiny.safetensors" : "ltx/official/ltx-video-2b-v0.9-tiny.safetensors")
+                _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: precision), component: "transformer"))
+            }
+            return try VKQWeights(url: output)
+        }
+    }
+
+    /// A fixture model (path under Tests/Fixtures: a file or a folder, and `also` beside it, e.g. a tokenizer)
+    /// converted in f32, cached by `name`.
+    static func converted(_ input: String, also: [String] = [], name: String, component: String? = nil) throws -> VKQWeights {
+        try lock.withLock {
+            let output = directory.appending(path: "\(name).vkq")
+            if !FileManager.default.fileExists(atPath: output.path) {
+                _ = try Converter.convert(inputs: ([input] + also).map { root.appending(path: $0).path },
+                                          options: .init(output: output, recipe: Recipe(precision: .f32), component: component))
+            }
+            return try VKQWeights(url: output)
+        }
+    }
+
     /// Validates `weights` (or a changed copy) on the fixture dump.
     static func report(_ weights: VKQWeights, changing name: String? = nil, by change: @escaping @Sendable ([Float]) -> [Float] = { $0 },
                        dump: URL = dumpURL, noiseFloor: Double, bound: Double? = nil) throws -> LayerReport {
@@ -40,39 +66,18 @@ enum ValidationFixtures {
     }
 
     /// A copy of the fixture dump with its tensors changed by `edit` (name → (values, shape), nil drops it).
-    static func editedDump(_ edit: (String, [Float], [Int]) -> ([Float], [Int])?) throws -> URL {
-        let file = try SafetensorsFile(url: dumpURL)
+    static func editedDump(from source: URL = dumpURL, renaming: [String: String] = [:],
+                           _ edit: (String, [Float], [Int]) -> ([Float], [Int])? = { ($1, $2) }) throws -> URL {
+        let file = try SafetensorsFile(url: source)
         var writer = SafetensorsWriter()
         for entry in file.entries {
             if let (values, shape) = edit(entry.name, try file.floats(entry.name), entry.shape) {
-                writer.tensors.append(.init(name: entry.name, shape: shape, floats: values))
+                writer.tensors.append(.init(name: renaming[entry.name] ?? entry.name, shape: shape, floats: values))
             }
         }
         let url = directory.appending(path: "edited-\(UUID().uuidString).safetensors")
         try writer.write(to: url)
         return url
-    }
-}
-
-struct PerturbedWeights: WeightProvider {
-    let base: VKQWeights
-    let name: String
-    let change: @Sendable ([Float]) -> [Float]
-    let storage = Storage()
-
-    final class Storage: @unchecked Sendable { var buffers: [UnsafeMutableRawBufferPointer] = []; deinit { buffers.forEach { $0.deallocate() } } }
-
-    var family: String { base.family }
-    var configJSON: Data { base.configJSON }
-    func contains(_ name: String) -> Bool { base.contains(name) }
-    func weightData(_ requested: String) throws -> WeightData {
-        guard requested == name else { return try base.weightData(requested) }
-        let record = try base.file.record(name)
-        let values = change(try base.file.floats(name))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: values.count * 4, alignment: 64)
-        values.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        storage.buffers.append(buffer)
-        return WeightData(name: name, shape: Shape(record.shape), dtype: .f32, data: UnsafeRawBufferPointer(buffer), owner: storage)
     }
 }
 

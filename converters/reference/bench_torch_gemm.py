@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch GEMM timings at the real DiT shapes, the yardstick of CPUBackend.GEMMBenchmark.
+"""PyTorch GEMM timings at the real DiT shapes, the yardstick of Benchmarks.GEMMBenchmark (`vacekit bench gemm`).
 
 Usage (from the repository root; run it in the same session as the Swift benchmark):
     python converters/reference/bench_torch_gemm.py [--threads 2] [--m 1170] [--repeats 3]

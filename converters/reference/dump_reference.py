@@ -5,8 +5,9 @@
                       [--dtype float32|bfloat16] [--family F]
     dump_reference.py CHECKPOINT --random-inputs 3x8x12 --output DUMP.safetensors
 
-CHECKPOINT is a file or folder in the official or the diffusers layout. The reference model (diffusers) runs
-on IN's named inputs (the names `vacekit forward` takes), and DUMP holds those inputs, the final output under
+CHECKPOINT is a file or folder in the official or the diffusers layout. The reference model (diffusers or
+transformers; the original code where they lack the model: VACE-LTX, an official-layout LTX VAE, given by
+--vace / --ltx-video) runs on IN's named inputs (the names `vacekit forward` takes), and DUMP holds those inputs, the final output under
 the name VaceKit writes (`noise_pred`, `latent`, `video`, `context`) and the tensor at each named point as
 `point.NAME`, in the shapes and layouts VaceKit's models tap them (see the FAMILIES table below). Every tensor
 is stored as float32 whatever --dtype ran. The file is written to a temporary name and renamed when complete.
@@ -297,16 +298,224 @@ def wan_vae_run(model, inputs, device, dtype):
 
 
 # ----------------------------------------------------------------------------------------------------
+# LTX-Video VAEs 0.9 / 0.9.1 / 0.9.5 (AutoencoderKLLTXVideo, diffusers layout): stage outputs under the
+# official flat names, encoder.down_blocks.{i} / decoder.up_blocks.{i}
+# ----------------------------------------------------------------------------------------------------
+
+def ltx_vae_detect(sd) -> bool:
+    keys = ("encoder.conv_in.conv.weight", "vae.encoder.conv_in.conv.weight")
+    return any(k in sd for k in keys) and not any(k.startswith(("model.diffusion_model.", "patchify_proj.")) for k in sd)
+
+
+def ltx_vae_load(sd, config, path):
+    from diffusers import AutoencoderKLLTXVideo
+
+    if "encoder.down_blocks.0.resnets.0.conv1.conv.weight" not in sd:
+        return ltx_vae_load_original(sd, config, path)
+    if config is None:
+        raise DumpError(f"{path}: no config.json beside the VAE weights")
+    model = AutoencoderKLLTXVideo.from_config({k: v for k, v in config.items() if not k.startswith("_")})
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise DumpError(f"{path}: weights do not match AutoencoderKLLTXVideo: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def ltx_vae_load_original(sd, config, path):
+    """The official layout (the single file's vae.* keys, res_blocks): LTX-Video's own CausalVideoAutoencoder
+    (--ltx-video, the ltx-video-0.9.1 tag: the 0.9 and 0.9.1 VAEs), whose modules carry the official stage names."""
+    if not ORIGINAL_CODE["ltx_video"] or not os.path.isdir(os.path.join(ORIGINAL_CODE["ltx_video"], "ltx_video")):
+        raise DumpError(f"{path}: an LTX-Video VAE in the official layout: give --ltx-video (a Lightricks/LTX-Video checkout "
+                        "at tag ltx-video-0.9.1) to run the original code, or use the diffusers layout (a vae/ folder with config.json)")
+    sys.path.insert(0, ORIGINAL_CODE["ltx_video"])
+    from ltx_video.models.autoencoders.causal_video_autoencoder import CausalVideoAutoencoder, Decoder, Encoder
+
+    if config is not None and "single_file" in config:
+        config = config["single_file"].get("vae")
+    if config is None:
+        raise DumpError(f"{path}: no VAE config (the single file's `config` metadata, or config.json)")
+    blocks = [b[0] for b in config.get("encoder_blocks", config.get("blocks", []))]
+    if any(b.endswith("_res") for b in blocks):
+        raise DumpError(f"{path}: a 0.9.5+ VAE (residual space-to-depth encoder): the ltx-video-0.9.1 code lacks it; "
+                        "use the diffusers layout")
+    # As CausalVideoAutoencoder.from_config builds it, plus the base widths it does not pass on
+    # (encoder_base_channels / decoder_base_channels; the released files use the default 128).
+    c = dict(config)
+    dims = tuple(c["dims"]) if isinstance(c["dims"], list) else c["dims"]
+    log_var = c.get("latent_log_var", "per_channel" if c.get("double_z", True) else "none")
+    encoder = Encoder(dims=dims, in_channels=c.get("in_channels", 3), out_channels=c["latent_channels"],
+                      blocks=c.get("encoder_blocks", c.get("blocks")), patch_size=c.get("patch_size", 1), latent_log_var=log_var,
+                      norm_layer=c.get("norm_layer", "group_norm"), base_channels=c.get("encoder_base_channels", 128))
+    decoder = Decoder(dims=dims, in_channels=c["latent_channels"], out_channels=c.get("out_channels", 3),
+                      blocks=c.get("decoder_blocks", c.get("blocks")), patch_size=c.get("patch_size", 1),
+                      norm_layer=c.get("norm_layer", "group_norm"), causal=c.get("causal_decoder", False),
+                      timestep_conditioning=c.get("timestep_conditioning", False), base_channels=c.get("decoder_base_channels", 128))
+    model = CausalVideoAutoencoder(encoder=encoder, decoder=decoder, latent_channels=c["latent_channels"], dims=dims,
+                                   use_quant_conv=c.get("use_quant_conv", True))
+    model.load_state_dict(sd)  # its own: takes the vae.* keys, the per-channel statistics as buffers
+    model._vacekit_original = True
+    model._vacekit_config = c
+    return model
+
+
+def ltx_vae_run_original(model, inputs, device, dtype):
+    rec = Recorder()
+    mean = model.mean_of_means.float().cpu().view(1, -1, 1, 1, 1)
+    std = model.std_of_means.float().cpu().view(1, -1, 1, 1, 1)
+    if "video" in inputs:
+        enc = model.encoder
+        rec.output(enc.conv_in, "encoder.conv_in")
+        for i, block in enumerate(enc.down_blocks):
+            rec.output(block, f"encoder.down_blocks.{i}")
+        rec.output(enc.conv_out, "encoder.conv_out")
+        mu = model.encode(inputs["video"].to(device, dtype)).latent_dist.mean.float().cpu()
+        return {"latent": (mu - mean) / std}, rec.tensors()
+    if "latent" not in inputs:
+        raise DumpError("LTX VAE inputs: video [B, 3, 1+8k, H, W] (encode) or latent [B, C, F, H, W] (decode)")
+    dec = model.decoder
+    blocks = model._vacekit_config.get("decoder_blocks", [])
+    if any(isinstance(b[1], dict) and b[1].get("inject_noise") for b in blocks):
+        raise DumpError("this LTX-Video decoder injects noise (0.9.1) drawn inside the original resnets: a dump of it "
+                        "cannot be reproduced; dump the encoder (input `video`) instead")
+    rec.output(dec.conv_in, "decoder.conv_in")
+    for i, block in enumerate(dec.up_blocks):
+        rec.output(block, f"decoder.up_blocks.{i}")
+    rec.output(dec.conv_out, "decoder.conv_out")
+    z = inputs["latent"].float() * std + mean
+    b, _, f, h, w = z.shape
+    timestep = None
+    if "decode_timestep" in inputs:
+        if not dec.timestep_conditioning:
+            raise DumpError("decode_timestep given, but this decoder is not timestep-conditioned (0.9)")
+        timestep = inputs["decode_timestep"].float().flatten().expand(b).to(device)
+    elif dec.timestep_conditioning:
+        raise DumpError("this decoder is timestep-conditioned: give decode_timestep (one value, e.g. 0.05)")
+    shape = (b, 3, 8 * (f - 1) + 1, 32 * h, 32 * w)
+    video = model.decode(z.to(device, dtype), target_shape=shape, timestep=timestep).sample.float().cpu()
+    return {"video": video}, rec.tensors()
+
+
+def ltx_vae_random(model, size: str, gen):
+    t, h, w = parse_size(size)
+    return {"video": torch.rand(1, 3, t, h, w, generator=gen) * 2 - 1}
+
+
+def ltx_vae_stages(rec: Recorder, side: str, coder, prefix: str) -> list:
+    """Hooks every unit of the diffusers blocks (resnets, down/upsamplers, channel-changing conv_in/conv_out),
+    recording the calls in order. The official model is one flat list of stages, each one diffusers unit or
+    a run of resnets of one block, in the same order: a run of resnets is one stage, every other unit one."""
+    calls = []
+    blocks = list(coder.down_blocks if side == "encoder" else coder.up_blocks)
+    blocks = blocks + [coder.mid_block] if side == "encoder" else [coder.mid_block] + blocks
+    for b, block in enumerate(blocks):
+        for attr in ("conv_in", "downsamplers", "upsamplers", "resnets", "conv_out"):
+            sub = getattr(block, attr, None)
+            if sub is None:
+                continue
+            units = list(sub) if isinstance(sub, torch.nn.ModuleList) else [sub]
+            for unit in units:
+                group = (b, "resnets") if attr == "resnets" else (b, attr, id(unit))
+                def hook(_m, _a, out, group=group):
+                    calls.append((group, (out[0] if isinstance(out, tuple) else out).detach().float().cpu()))
+                rec.handles.append(unit.register_forward_hook(hook))
+    return calls
+
+
+def ltx_vae_flush(rec: Recorder, calls: list, prefix: str) -> None:
+    stage, last = -1, None
+    pending = None
+    for group, value in calls:
+        if group != last:
+            if pending is not None:
+                rec.add(f"{prefix}.{stage}", pending)
+            stage, last = stage + 1, group
+        pending = value
+    if pending is not None:
+        rec.add(f"{prefix}.{stage}", pending)
+
+
+def ltx_vae_run(model, inputs, device, dtype):
+    if getattr(model, "_vacekit_original", False):
+        return ltx_vae_run_original(model, inputs, device, dtype)
+    rec = Recorder()
+    c = model.config
+    mean = model.latents_mean.float().cpu().view(1, -1, 1, 1, 1)
+    std = model.latents_std.float().cpu().view(1, -1, 1, 1, 1)
+    if "video" in inputs:  # encode: the normalised posterior mean, as `vacekit vae encode` writes `latent`
+        enc = model.encoder
+        rec.output(enc.conv_in, "encoder.conv_in")
+        calls = ltx_vae_stages(rec, "encoder", enc, "encoder.down_blocks")
+        conv_out = []
+        rec.handles.append(enc.conv_out.register_forward_hook(lambda _m, _a, out: conv_out.append(out.detach().float().cpu())))
+        mu = model.encode(inputs["video"].to(device, dtype)).latent_dist.mean.float().cpu()
+        ltx_vae_flush(rec, calls, "encoder.down_blocks")
+        rec.add("encoder.conv_out", conv_out[0])
+        outputs = {"latent": (mu - mean) * c.scaling_factor / std}
+    elif "latent" in inputs:
+        dec = model.decoder
+        if any(getattr(c, "decoder_inject_noise", None) or []):
+            raise DumpError("this LTX-Video decoder injects noise (0.9.1) drawn inside diffusers' resnets: a dump of it "
+                            "cannot be reproduced; dump the encoder (input `video`) instead")
+        rec.output(dec.conv_in, "decoder.conv_in")
+        calls = ltx_vae_stages(rec, "decoder", dec, "decoder.up_blocks")
+        conv_out = []
+        rec.handles.append(dec.conv_out.register_forward_hook(lambda _m, _a, out: conv_out.append(out.detach().float().cpu())))
+        z = inputs["latent"].float() * std / c.scaling_factor + mean
+        temb = None
+        if "decode_timestep" in inputs:
+            if not c.timestep_conditioning:
+                raise DumpError("decode_timestep given, but this decoder is not timestep-conditioned (0.9)")
+            temb = inputs["decode_timestep"].float().flatten().expand(z.shape[0]).to(device)
+        elif c.timestep_conditioning:
+            raise DumpError("this decoder is timestep-conditioned: give decode_timestep (one value, e.g. 0.05)")
+        video = model.decode(z.to(device, dtype), temb=temb).sample.float().cpu()
+        ltx_vae_flush(rec, calls, "decoder.up_blocks")
+        rec.add("decoder.conv_out", conv_out[0])
+        outputs = {"video": video}
+    else:
+        raise DumpError("LTX VAE inputs: video [B, 3, 1+8k, H, W] (encode) or latent [B, C, F, H, W] (decode)")
+    return outputs, rec.tensors()
+
+
+# ----------------------------------------------------------------------------------------------------
 # Text encoders (UMT5 for Wan, T5 for LTX): point.blocks.{i} = hidden states after encoder block i
 # ----------------------------------------------------------------------------------------------------
 
 def t5_detect(sd) -> bool:
-    return any(re.match(r"^(encoder\.)?block\.0\.layer\.0\.SelfAttention\.q\.weight$", k) for k in sd)
+    return any(re.match(r"^(encoder\.)?block\.0\.layer\.0\.SelfAttention\.q\.weight$", k) for k in sd) or \
+        ("token_embedding.weight" in sd and "blocks.0.attn.q.weight" in sd)
+
+
+def t5_from_wan(sd):
+    """Wan2.1's own umT5 layout (wan/modules/t5.py T5Encoder, models_t5_umt5-xxl-enc-bf16.pth) → transformers'
+    UMT5EncoderModel names, and its config from the shapes (the .pth has no config): heads from the per-block
+    position tables [buckets, heads], d_kv = d_model / heads as Wan's T5Attention, gated GELU feed-forward."""
+    out = {"shared.weight": sd["token_embedding.weight"], "encoder.final_layer_norm.weight": sd["norm.weight"]}
+    layers = 1 + max(int(k.split(".")[1]) for k in sd if k.startswith("blocks."))
+    for i in range(layers):
+        b, e = f"blocks.{i}.", f"encoder.block.{i}.layer."
+        out[e + "0.layer_norm.weight"] = sd[b + "norm1.weight"]
+        for n in "qkvo":
+            out[e + f"0.SelfAttention.{n}.weight"] = sd[b + f"attn.{n}.weight"]
+        out[e + "0.SelfAttention.relative_attention_bias.weight"] = sd[b + "pos_embedding.embedding.weight"]
+        out[e + "1.layer_norm.weight"] = sd[b + "norm2.weight"]
+        out[e + "1.DenseReluDense.wi_0.weight"] = sd[b + "ffn.gate.0.weight"]
+        out[e + "1.DenseReluDense.wi_1.weight"] = sd[b + "ffn.fc1.weight"]
+        out[e + "1.DenseReluDense.wo.weight"] = sd[b + "ffn.fc2.weight"]
+    vocab, dim = sd["token_embedding.weight"].shape
+    buckets, heads = sd["blocks.0.pos_embedding.embedding.weight"].shape
+    config = dict(model_type="umt5", vocab_size=vocab, d_model=dim, d_kv=dim // heads, num_heads=heads,
+                  d_ff=sd["blocks.0.ffn.fc1.weight"].shape[0], num_layers=layers, relative_attention_num_buckets=buckets,
+                  relative_attention_max_distance=128, feed_forward_proj="gated-gelu", layer_norm_epsilon=1e-6,
+                  dropout_rate=0.0, tie_word_embeddings=False)
+    return out, config
 
 
 def t5_load(sd, config, path):
     from transformers import T5Config, T5EncoderModel, UMT5EncoderModel
 
+    if "blocks.0.attn.q.weight" in sd:
+        sd, config = t5_from_wan(sd)
     if config is None:
         raise DumpError(f"{path}: no config.json beside the text encoder weights")
     sd = {("encoder." + k if k.startswith("block.") or k.startswith("final_layer_norm") else k): v for k, v in sd.items()}
@@ -333,7 +542,8 @@ def t5_run(model, inputs, device, dtype):
         rec.output(block, f"blocks.{i}")
     mask = inputs.get("attention_mask", torch.ones_like(inputs["input_ids"]))
     out = model(input_ids=inputs["input_ids"].long().to(device), attention_mask=mask.long().to(device)).last_hidden_state
-    return {"context": out.float().cpu()}, rec.tensors()
+    # As VaceKit writes `context`: the padded rows (mask 0) set to zero.
+    return {"context": out.float().cpu() * mask.float().cpu()[..., None]}, rec.tensors()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -341,6 +551,8 @@ def t5_run(model, inputs, device, dtype):
 # ----------------------------------------------------------------------------------------------------
 
 def ltx_transformer_detect(sd) -> bool:
+    if vace_ltx_detect(sd):
+        return False
     return "model.diffusion_model.patchify_proj.weight" in sd or "patchify_proj.weight" in sd or ("proj_in.weight" in sd and "transformer_blocks.0.attn1.to_q.weight" in sd)
 
 
@@ -372,8 +584,20 @@ def ltx_transformer_load(sd, config, path):
 def ltx_transformer_random(model, size: str, gen):
     f, h, w = parse_size(size)
     c = model.config
+    mask = torch.ones(1, 16)
+    mask[:, 11:] = 0  # a padded caption, as the pipeline pads T5 features to a fixed length
     return {"latents": torch.randn(1, c.in_channels, f, h, w, generator=gen), "timestep": torch.tensor([700.0]),
-            "context": torch.randn(1, 16, c.caption_channels, generator=gen), "context_mask": torch.ones(1, 16)}
+            "context": torch.randn(1, 16, c.caption_channels, generator=gen), "context_mask": mask,
+            "frame_rate": torch.tensor([25.0])}
+
+
+def ltx_common_inputs(inputs):
+    """latents, context, mask, frame rate and STG layers of the `vacekit forward` LTX inputs."""
+    latents = inputs["latents"]
+    mask = inputs.get("context_mask", torch.ones(inputs["context"].shape[:2]))
+    frame_rate = float(inputs["frame_rate"].flatten()[0]) if "frame_rate" in inputs else 25.0
+    skip = [int(v) for v in inputs["stg_skip_layers"].flatten().tolist()] if "stg_skip_layers" in inputs else []
+    return latents, mask, frame_rate, skip
 
 
 def ltx_transformer_run(model, inputs, device, dtype):
@@ -385,17 +609,141 @@ def ltx_transformer_run(model, inputs, device, dtype):
     for i, block in enumerate(model.transformer_blocks):
         rec.output(block, f"blocks.{i}")
     rec.output(model.proj_out, "head")
-    latents = inputs["latents"]
+    latents, mask, frame_rate, skip = ltx_common_inputs(inputs)
+    if skip:
+        raise DumpError("stg_skip_layers: diffusers' LTXVideoTransformer3DModel has no per-layer attention skip (STG); "
+                        "only the VACE-LTX entry (the original code) runs it")
+    if "vace_context" in inputs or "vace_scale" in inputs:
+        raise DumpError("vace_context / vace_scale given, but this LTX-Video checkpoint has no VACE context blocks")
     b, ch, f, h, w = latents.shape  # patch size 1: tokens in (f, h, w) order, as the LTX pipeline packs them
     tokens = latents.flatten(2).transpose(1, 2)
-    mask = inputs.get("context_mask", torch.ones(inputs["context"].shape[:2]))
-    scale = inputs.get("rope_interpolation_scale")
+    # LTXPipeline: (VAE temporal compression / frame rate, spatial compression, spatial compression).
+    scale = (8 / frame_rate, 32.0, 32.0)
     out = model(hidden_states=tokens.to(device, dtype), encoder_hidden_states=inputs["context"].to(device, dtype),
                 timestep=inputs["timestep"].to(device), encoder_attention_mask=mask.to(device),
-                num_frames=f, height=h, width=w, rope_interpolation_scale=None if scale is None else tuple(scale.tolist()),
+                num_frames=f, height=h, width=w, rope_interpolation_scale=scale, return_dict=False)[0]
+    noise = out.float().cpu().transpose(1, 2).reshape(b, -1, f, h, w)
+    points = rec.tensors()
+    order = ["text_embedding", "time_embedding", "patch_embedding"] + [f"blocks.{i}" for i in range(len(model.transformer_blocks))] + ["head"]
+    return {"noise_pred": noise}, {f"point.{p}": points[f"point.{p}"] for p in order}
+
+
+# ----------------------------------------------------------------------------------------------------
+# VACE-LTX-Video-0.9 transformer: diffusers has no class for it, so this entry runs the original code,
+# ali-vilab/VACE `vace/models/ltx/models/transformers` (VaceTransformer3DModel) on the LTX-Video code of
+# the `ltx-video-0.9.1` tag, both checkouts given by --ltx-video / --vace (or VACEKIT_LTX_VIDEO / VACEKIT_VACE).
+# ----------------------------------------------------------------------------------------------------
+
+ORIGINAL_CODE = {"ltx_video": None, "vace": None}  # set by main from the flags
+
+
+def vace_ltx_detect(sd) -> bool:
+    return any(k.startswith(("model.diffusion_model.transformer_context_blocks.", "transformer_context_blocks.")) for k in sd)
+
+
+def vace_ltx_import():
+    import importlib.util
+
+    ltx, vace = ORIGINAL_CODE["ltx_video"], ORIGINAL_CODE["vace"]
+    if not ltx or not vace:
+        raise DumpError("a VACE-LTX checkpoint: diffusers has no VACE-LTX class; give --ltx-video (a Lightricks/LTX-Video "
+                        "checkout at tag ltx-video-0.9.1) and --vace (an ali-vilab/VACE checkout)")
+    path = os.path.join(vace, "vace", "models", "ltx", "models", "transformers")
+    if not os.path.isfile(os.path.join(path, "__init__.py")):
+        raise DumpError(f"--vace {vace}: no vace/models/ltx/models/transformers/__init__.py there")
+    if not os.path.isdir(os.path.join(ltx, "ltx_video")):
+        raise DumpError(f"--ltx-video {ltx}: no ltx_video package there")
+    sys.path.insert(0, ltx)
+    # `import vace` pulls in the annotators (OpenCV and more): import the model package by its path.
+    spec = importlib.util.spec_from_file_location("vace_ltx_transformers", os.path.join(path, "__init__.py"),
+                                                  submodule_search_locations=[path])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["vace_ltx_transformers"] = module
+    spec.loader.exec_module(module)
+    return module.VaceTransformer3DModel
+
+
+def vace_ltx_load(sd, config, path):
+    cls = vace_ltx_import()
+    if config is not None and "single_file" in config:
+        config = config["single_file"].get("transformer")
+    if config is None:
+        raise DumpError(f"{path}: no transformer config (the VACE-LTX single file's `config` metadata, or config.json)")
+    sd = {k[len("model.diffusion_model."):]: v for k, v in sd.items() if k.startswith("model.diffusion_model.")} or \
+        {k: v for k, v in sd.items() if not k.startswith("vae.")}
+    model = cls.from_config(config)
+    # LTX-Video's Transformer3DModel overrides load_state_dict (no result): use torch's own.
+    missing, unexpected = torch.nn.Module.load_state_dict(model, sd, strict=False)
+    if missing or unexpected:
+        raise DumpError(f"{path}: weights do not match VaceTransformer3DModel: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
+
+
+def vace_ltx_random(model, size: str, gen):
+    out = ltx_transformer_random(model, size, gen)
+    f, h, w = out["latents"].shape[2:]
+    out["vace_context"] = torch.randn(1, model.config.in_context_channels, f, h, w, generator=gen)
+    return out
+
+
+def vace_ltx_run(model, inputs, device, dtype):
+    from ltx_video.models.transformers.symmetric_patchifier import SymmetricPatchifier
+    from ltx_video.utils.skip_layer_strategy import SkipLayerStrategy
+
+    rec = Recorder()
+    rec.output(model.patchify_proj, "patch_embedding")
+    # time_embedding: the embedded timestep [B, D] (AdaLayerNormSingle's second output).
+    model.adaln_single.register_forward_hook(lambda _m, _a, out: rec.add("time_embedding", out[1]))
+    rec.output(model.caption_projection, "text_embedding")
+    layers = list(model.context_num_layers)
+    for k, layer in enumerate(layers):  # hint k = after_proj output (the block's first output), before its scale
+        rec.output(model.transformer_context_blocks[layer], f"vace_blocks.{k}")
+    for i, block in enumerate(model.transformer_blocks):  # the hint is added inside the main block
+        rec.output(block, f"blocks.{i}")
+    rec.output(model.proj_out, "head")
+
+    latents, mask, frame_rate, skip = ltx_common_inputs(inputs)
+    if "vace_context" not in inputs:
+        raise DumpError("this is a VACE-LTX model: the inputs need vace_context")
+    scale = inputs["vace_scale"].flatten() if "vace_scale" in inputs else torch.ones(1)
+    if scale.numel() != 1:
+        raise DumpError(f"vace_scale has {scale.numel()} values: VACE-LTX takes one (the original's context_scale)")
+    b, ch, f, h, w = latents.shape
+    n = len(model.transformer_blocks)
+    if any(not 0 <= s < n for s in skip):
+        raise DumpError(f"stg_skip_layers {skip}: layers are 0…{n - 1}")
+    tokens = lambda v: v.flatten(2).transpose(1, 2)  # [B, C, F, H, W] -> [B, N, C], n = f·H·W + h·W + w
+    ctx = tokens(inputs["vace_context"]).to(device, dtype)
+    if ctx.shape[0] != 1:  # the original repeats one context over the batch
+        if not all(torch.equal(ctx[0], row) for row in ctx):
+            raise DumpError(f"vace_context has {ctx.shape[0]} different rows: the original VACE-LTX takes one context for all rows")
+        ctx = ctx[:1]
+    # The 0.9.1 pipeline's RoPE grid: scale (1 / latent frame rate, 32, 32), latent frame rate = fps / 8.
+    rates = torch.ones(b, 1) * (frame_rate / 8)
+    grid = SymmetricPatchifier(patch_size=1).get_grid(orig_num_frames=f, orig_height=h, orig_width=w, batch_size=b,
+                                                      scale_grid=(1 / rates, 32, 32), device=device)
+    skip_mask = None
+    if skip:
+        skip_mask = torch.ones(n, b, device=device)
+        for layer in skip:
+            skip_mask[layer, b - 1] = 0  # the last row: the perturbed row of the VACE pipeline's batch
+    # The original takes sigma and multiplies it by timestep_scale_multiplier; VaceKit's timestep is sigma·1000.
+    sigma = inputs["timestep"].float() / model.timestep_scale_multiplier
+    out = model(tokens(latents).to(device, dtype), grid, source_latents=ctx[..., :ctx.shape[-1] - 128],
+                source_mask_latents=ctx[..., ctx.shape[-1] - 128:], encoder_hidden_states=inputs["context"].to(device, dtype),
+                encoder_attention_mask=mask.to(device), timestep=sigma.to(device), skip_layer_mask=skip_mask,
+                skip_layer_strategy=SkipLayerStrategy.Attention if skip else None, context_scale=float(scale[0]),
                 return_dict=False)[0]
     noise = out.float().cpu().transpose(1, 2).reshape(b, -1, f, h, w)
-    return {"noise_pred": noise}, rec.tensors()
+    points = rec.tensors()
+    # VaceKit's execution order: the text projection once per run, then each context block just before its main block.
+    order = ["text_embedding", "time_embedding", "patch_embedding"]
+    for i in range(n):
+        if i in layers:
+            order.append(f"vace_blocks.{layers.index(i)}")
+        order.append(f"blocks.{i}")
+    order.append("head")
+    return {"noise_pred": noise}, {f"point.{p}": points[f"point.{p}"] for p in order}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -416,8 +764,13 @@ FAMILIES = {
     "wan-transformer": Family(wan_transformer_detect, wan_transformer_load, wan_transformer_random, wan_transformer_run,
                               ("latents", "timestep", "context", "vace_context", "vace_scale"), "3x8x12 (latent F x H x W)"),
     "wan-vae": Family(wan_vae_detect, wan_vae_load, wan_vae_random, wan_vae_run, ("video", "latent"), "5x32x32 (pixel T x H x W)"),
+    "ltx-vae": Family(ltx_vae_detect, ltx_vae_load, ltx_vae_random, ltx_vae_run, ("video", "latent", "decode_timestep"),
+                      "9x64x64 (pixel T x H x W)"),
     "ltx-transformer": Family(ltx_transformer_detect, ltx_transformer_load, ltx_transformer_random, ltx_transformer_run,
-                              ("latents", "timestep", "context", "context_mask", "rope_interpolation_scale"), "2x4x6 (latent F x H x W)"),
+                              ("latents", "timestep", "context", "context_mask", "frame_rate"), "2x4x6 (latent F x H x W)"),
+    "vace-ltx-transformer": Family(vace_ltx_detect, vace_ltx_load, vace_ltx_random, vace_ltx_run,
+                                   ("latents", "timestep", "context", "context_mask", "frame_rate", "vace_context", "vace_scale",
+                                    "stg_skip_layers"), "2x4x6 (latent F x H x W)"),
     "t5": Family(t5_detect, t5_load, t5_random, t5_run, ("input_ids", "attention_mask"), "16 (tokens)"),
 }
 
@@ -470,7 +823,12 @@ def main(argv=None) -> int:
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--family", choices=sorted(FAMILIES), help="default: recognised from the tensor names")
     p.add_argument("--seed", type=int, default=0, help="seed of --random-inputs")
+    p.add_argument("--ltx-video", default=os.environ.get("VACEKIT_LTX_VIDEO"),
+                   help="VACE-LTX only: a Lightricks/LTX-Video checkout at tag ltx-video-0.9.1 (default $VACEKIT_LTX_VIDEO)")
+    p.add_argument("--vace", default=os.environ.get("VACEKIT_VACE"),
+                   help="VACE-LTX only: an ali-vilab/VACE checkout (default $VACEKIT_VACE)")
     a = p.parse_args(argv)
+    ORIGINAL_CODE.update(ltx_video=a.ltx_video, vace=a.vace)
     try:
         files = weight_files(a.checkpoint)
         sd = load_state_dict(files)
@@ -501,7 +859,7 @@ def main(argv=None) -> int:
         tensors = {k: v.float() if v.is_floating_point() else v.float() for k, v in inputs.items()}
         tensors.update(outputs)
         tensors.update(points)
-        meta = {"vacekit_dump": json.dumps({"family": name, "dtype": a.dtype, "device": a.device,
+        meta = {"vacekit_dump": json.dumps({"family": name, "dtype": a.dtype, "device": a.device, "outputs": sorted(outputs),
                                             "points": [k[len("point."):] for k in points],
                                             "torch": torch.__version__})}
         save_atomic(a.output, tensors, meta)

@@ -5,49 +5,43 @@ import VulkanBackend
 
 /// `vacekit bench ops`: GEMM on the real DiT shapes per weight dtype, attention, and a VAE conv3d,
 /// through the Backend protocol (so the same table runs on every backend). Best of `runs` after a warm-up.
-struct OpsBenchmark {
-    struct Row: Codable {
-        var op: String
-        var shape: String
-        var dtype: String
-        var seconds: Double
-        var gflops: Double
-    }
+public struct OpsBenchmark {
+    public typealias Row = BenchmarkRow
 
-    let backend: any Backend
-    let quick: Bool
-    let runs: Int
+    public let backend: any Backend
+    public let quick: Bool
+    public let runs: Int
     /// GPU sizes: 4680-token GEMMs and attention at 4680, 16380 and 32760 tokens (the 480p/720p video
     /// lengths), the shapes of `converters/reference/bench_torch_cuda.py`.
-    var gpuSizes = false
+    public var gpuSizes = false
 
-    /// (label, K, N) of the Wan2.1-1.3B and LTX-2B linear layers.
-    static let gemmShapes = [("wan 1536→1536", 1536, 1536), ("wan 1536→8960", 1536, 8960), ("wan 8960→1536", 8960, 1536),
-                             ("ltx 2048→2048", 2048, 2048), ("ltx 2048→8192", 2048, 8192), ("ltx 8192→2048", 8192, 2048)]
+    public init(backend: any Backend, quick: Bool, runs: Int, gpuSizes: Bool = false) {
+        (self.backend, self.quick, self.runs, self.gpuSizes) = (backend, quick, runs, gpuSizes)
+    }
 
     /// Best of `runs` after a warm-up: the op until its result is complete (the CPU backend's ops
     /// return complete; Vulkan waits for the device), without copying the result out — a copy of a
     /// 40 MB output into a fresh array costs as much as a quarter of the GEMM that made it.
     func time(_ body: () throws -> Tensor) throws -> Double {
-        _ = try backend.floats(try body())  // warm-up (and, on Vulkan, pipeline creation)
-        var best = Double.infinity
-        for _ in 0 ..< runs {
-            let start = Date()
-            let result = try body()
-            try (backend as? VulkanBackend)?.synchronize()
-            best = min(best, Date().timeIntervalSince(start))
+        try Timing.best(runs: runs, warmUp: { _ = try backend.floats(try body()) }) {  // warm-up: on Vulkan, pipeline creation
+            var result: Tensor?
+            let seconds = try Timing.seconds {
+                result = try body()
+                try (backend as? VulkanBackend)?.synchronize()
+            }
             withExtendedLifetime(result) {}
+            return seconds
         }
-        return best
     }
 
     /// Linear rows per weight dtype (`q8Label` names the q8 rows, e.g. `q8a8` for a W8A8 backend), then
     /// attention and conv3d unless `linearOnly`.
-    func rows(dtypes: [DType], q8Label: String = "q8", linearOnly: Bool = false) throws -> [Row] {
+    public func rows(dtypes: [DType], q8Label: String = "q8", linearOnly: Bool = false) throws -> [Row] {
         var rows: [Row] = []
         var noise = NormalNoise(seed: 7)
-        let m = quick ? 64 : gpuSizes ? 4680 : 1170
-        for (label, k, n) in quick ? Array(Self.gemmShapes.prefix(2)) : Self.gemmShapes {
+        let m = quick ? 64 : gpuSizes ? 4 * BenchmarkShapes.tokens : BenchmarkShapes.tokens
+        for shape in quick ? Array(BenchmarkShapes.linear.prefix(2)) : BenchmarkShapes.linear {
+            let (label, k, n) = (shape.label, shape.k, shape.n)
             let x = try backend.tensor(noise.values(m * k), [m, k])
             let values = noise.values(n * k).map { $0 * 0.02 }
             for dtype in dtypes {

@@ -1,3 +1,4 @@
+import CPUBackend
 import Foundation
 import Tensors
 
@@ -5,40 +6,14 @@ import Tensors
 /// weights. `converters/reference/bench_torch_gemm.py` prints PyTorch's rows in the same form, so the two
 /// can be put side by side from one session on one machine.
 public enum GEMMBenchmark {
-    /// One linear layer: x [m, k] · Wᵀ, W [n, k].
-    public struct Shape: Sendable {
-        public let model: String
-        public let k: Int
-        public let n: Int
-        public init(model: String, k: Int, n: Int) {
-            self.model = model
-            self.k = k
-            self.n = n
-        }
-    }
-
-    /// One measurement. `shape` is "MxKxN"; gflops counts 2·M·K·N operations (int8 ones for q8a8);
-    /// `relativeL2` (q8 only) is ‖y − y_ref‖ / ‖y_ref‖ on the first rows, y_ref in float64 from the
+    public typealias Shape = LinearShape
+    /// One measurement. `shape` is "MxKxN"; gflops counts 2·M·K·N operations (int8 ones for q8a8); `kernel`
+    /// names the path; `relativeL2` is ‖y − y_ref‖ / ‖y_ref‖ on the first rows, y_ref in float64 from the
     /// unquantized f32 weights, so it includes the weight quantization.
-    public struct Row: Codable, Sendable {
-        public let op: String
-        public let shape: String
-        public let dtype: String
-        public let seconds: Double
-        public let gflops: Double
-        public let kernel: String
-        public let relativeL2: Double?
-    }
+    public typealias Row = BenchmarkRow
 
-    /// Wan2.1 1.3B (dim 1536, FFN 8960) and LTX-Video 2B (dim 2048, FFN 8192).
-    public static let ditShapes: [Shape] = [
-        Shape(model: "wan2.1-1.3b", k: 1536, n: 1536),
-        Shape(model: "wan2.1-1.3b", k: 1536, n: 8960),
-        Shape(model: "wan2.1-1.3b", k: 8960, n: 1536),
-        Shape(model: "ltx-video-2b", k: 2048, n: 2048),
-        Shape(model: "ltx-video-2b", k: 2048, n: 8192),
-        Shape(model: "ltx-video-2b", k: 8192, n: 2048),
-    ]
+    /// Wan2.1 1.3B and LTX-Video 2B.
+    public static let ditShapes = BenchmarkShapes.linear
 
     /// The paths measured: f32 (OpenBLAS sgemm), bf16 weights, q8 W8A16 and q8 W8A8 at group 0 (per row)
     /// and 32. `op` is "matmul" for f32/bf16, "matmul-row" / "matmul-g32" for q8.
@@ -46,7 +21,7 @@ public enum GEMMBenchmark {
 
     /// Runs every shape and path: one warm-up, then the best of `repeats` runs.
     public static func run(
-        m: Int = 1170, shapes: [Shape] = ditShapes, paths: [String] = allPaths, repeats: Int = 3,
+        m: Int = BenchmarkShapes.tokens, shapes: [Shape] = ditShapes, paths: [String] = allPaths, repeats: Int = 3,
         report: (Row) -> Void = { _ in }
     ) throws -> [Row] {
         var rows: [Row] = []
@@ -64,13 +39,7 @@ public enum GEMMBenchmark {
             let operations = 2 * Double(m) * Double(k) * Double(n)
 
             func record(_ op: String, _ dtype: String, _ kernel: String, checked: Bool, _ body: () -> Void) {
-                body()
-                var best = Double.infinity
-                for _ in 0 ..< max(1, repeats) {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    body()
-                    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                }
+                let best = Timing.best(runs: max(1, repeats), warmUp: body) { Timing.seconds(body) }
                 let error = checked ? (try? ErrorMetric.compare(Array(y[0 ..< checkRows * n]), exact, what: "GEMM \(op) \(dtype)"))?.relativeL2 ?? .infinity : nil
                 let row = Row(op: op, shape: shapeName, dtype: dtype, seconds: best, gflops: operations / best / 1e9,
                               kernel: kernel, relativeL2: error)

@@ -1,23 +1,6 @@
 import Foundation
 import Tensors
-
-/// One measured op: `seconds` of GPU time (timestamp queries; wall time where the queue has none)
-/// and the rate it implies.
-public struct BenchmarkRow: Sendable, Codable, Equatable {
-    public var op: String
-    public var shape: String
-    public var dtype: String
-    public var seconds: Double
-    public var gflops: Double
-
-    public init(op: String, shape: String, dtype: String, seconds: Double, gflops: Double) {
-        self.op = op
-        self.shape = shape
-        self.dtype = dtype
-        self.seconds = seconds
-        self.gflops = gflops
-    }
-}
+import VulkanBackend
 
 /// Kernel timings on the DiT shapes: the linear layers of Wan2.1-1.3B (1536, FFN 8960) and LTX-Video
 /// (2048, FFN 8192) at 1170 tokens with f16 and q8 weights (q8 through W8A16, and as `q8a8` through
@@ -25,9 +8,8 @@ public struct BenchmarkRow: Sendable, Codable, Equatable {
 /// 1170 and 4680 tokens. Activations are f16 where the device has 16-bit storage. `quick` takes 64
 /// rows of the three Wan shapes and 256 attention tokens: about half a minute on lavapipe.
 public enum VulkanBenchmark {
-    /// (label, K, N) of the linear layers.
-    public static let linearShapes = [("wan 1536→1536", 1536, 1536), ("wan 1536→8960", 1536, 8960), ("wan 8960→1536", 8960, 1536),
-                                      ("ltx 2048→2048", 2048, 2048), ("ltx 2048→8192", 2048, 8192), ("ltx 8192→2048", 8192, 2048)]
+    /// The linear layers measured.
+    public static let linearShapes = BenchmarkShapes.linear
 
     /// The weight types of the linear rows, each with the q8 mode it runs under and its row's name.
     public static func linearVariants(_ device: VulkanDevice) -> [(dtype: DType, q8Mode: VulkanBackend.Q8Mode, name: String)] {
@@ -39,7 +21,7 @@ public enum VulkanBenchmark {
     public static func ops(device: VulkanDevice, quick: Bool) throws -> [BenchmarkRow] {
         let backend = try VulkanBackend(device: device, activations: .f16, profile: true, printProfile: false)
         let runs = quick ? 1 : 3
-        let m = quick ? 64 : 1170
+        let m = quick ? 64 : BenchmarkShapes.tokens
         var rows: [BenchmarkRow] = []
         let variants = linearVariants(device)
         // Warm-up: compile each pipeline on a tiny problem of the same kind (lavapipe JITs on first use).
@@ -48,7 +30,8 @@ public enum VulkanBenchmark {
             let weight = try makeWeight(backend, rows: 64, columns: 64, dtype: variant.dtype)
             _ = try backend.floats(try backend.linear(warmX, weight, bias: nil, q8Mode: variant.q8Mode))
         }
-        for (label, k, n) in quick ? Array(linearShapes.prefix(3)) : linearShapes {
+        for shape in quick ? Array(linearShapes.prefix(3)) : linearShapes {
+            let (label, k, n) = (shape.label, shape.k, shape.n)
             let x = try backend.tensor(pattern(m * k, seed: UInt64(k)), [m, k])
             for variant in variants {
                 let weight = try makeWeight(backend, rows: n, columns: k, dtype: variant.dtype)
@@ -74,19 +57,18 @@ public enum VulkanBenchmark {
 
     /// Best of `runs`: GPU time of the op's dispatches when timestamps are available, else wall time.
     static func time(_ backend: VulkanBackend, runs: Int, _ body: () throws -> Tensor) throws -> Double {
-        var best = Double.infinity
-        for _ in 0 ..< runs {
+        try Timing.best(runs: runs) {
             try backend.synchronize()
             _ = backend.takeProfile()
-            let start = Date()
-            let out = try body()
-            try backend.synchronize()
-            let wall = Date().timeIntervalSince(start)
+            var out: Tensor?
+            let wall = try Timing.seconds {
+                out = try body()
+                try backend.synchronize()
+            }
             let gpu = backend.takeProfile().values.reduce(0) { $0 + $1.seconds }
             withExtendedLifetime(out) {}
-            best = min(best, gpu > 0 ? gpu : wall)
+            return gpu > 0 ? gpu : wall
         }
-        return best
     }
 
     /// Deterministic values in [-1, 1) (cheap enough for 18 M-element weights).

@@ -1,18 +1,12 @@
 import Foundation
-import Testing
 import Tensors
-import CPUBackend
 
-/// Times attention and the elementwise / norm ops at the Wan2.1-1.3B shapes (1170 tokens, 12 heads × 128,
-/// 512 text tokens, FFN 8960) and LTX's masked 32 × 64 cross-attention, when asked (it takes a minute):
-/// `VACEKIT_OPS_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter AttentionElementwiseBenchmark`.
-/// `VACEKIT_OPS_BENCH=long` adds 4680-token self-attention. Best of 3 runs after a warm-up.
-@Suite struct AttentionElementwiseBenchmarkTests {
-    static let request = ProcessInfo.processInfo.environment["VACEKIT_OPS_BENCH"]
-
-    @Test(.enabled(if: request != nil))
-    func wanShapes() throws {
-        let b = CPUBackend()
+/// `vacekit bench elementwise`: attention and the elementwise / norm ops at the Wan2.1-1.3B shapes (1170
+/// tokens, 12 heads × 128, 512 text tokens, FFN 8960) and LTX's masked 32 × 64 cross-attention (about a
+/// minute on the CPU); `long` adds 4680-token self-attention. Best of 3 runs after a warm-up, in ms.
+public enum ElementwiseBenchmark {
+    public static func run(on b: any Backend, long: Bool = false, report: (String, Double) -> Void = { _, _ in }) throws -> [(op: String, milliseconds: Double)] {
+        var rows: [(op: String, milliseconds: Double)] = []
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func values(_ n: Int, scale: Float = 1) -> [Float] {
             (0 ..< n).map { _ in
@@ -21,16 +15,11 @@ import CPUBackend
             }
         }
         func time(_ label: String, _ body: () throws -> Tensor) throws {
-            _ = try body()
-            var best = Double.infinity
-            for _ in 0 ..< 3 {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = try body()
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            }
-            print(String(format: "bench %-44@ %9.2f ms", label, best))
+            let best = try Timing.best(runs: 3, warmUp: { _ = try body() }) { try Timing.seconds { _ = try body() } } * 1e3
+            rows.append((label, best))
+            report(label, best)
         }
-        let (n, c, text) = (1170, 1536, 512)
+        let (n, c, text) = (BenchmarkShapes.tokens, 1536, 512)
         // q and k rows RMS-normalised as in Wan (scores of a few units), v of unit scale.
         let q = try b.tensor(values(n * c, scale: 1.7), [1, n, c]), k = try b.tensor(values(n * c, scale: 1.7), [1, n, c])
         let v = try b.tensor(values(n * c), [1, n, c])
@@ -41,7 +30,7 @@ import CPUBackend
         let lk = try b.tensor(values(128 * 2048, scale: 1.7), [1, 128, 2048]), lv = try b.tensor(values(128 * 2048), [1, 128, 2048])
         let lq = try b.tensor(values(n * 2048, scale: 1.7), [1, n, 2048])
         try time("attention ltx cross 1170×128 32h×64 mask") { try b.attention(q: lq, k: lk, v: lv, heads: 32, keyMask: mask) }
-        if Self.request == "long" {
+        if long {
             let q4 = try b.tensor(values(4 * n * c, scale: 1.7), [1, 4 * n, c]), v4 = try b.tensor(values(4 * n * c), [1, 4 * n, c])
             try time("attention self 4680×4680 12h×128") { try b.attention(q: q4, k: q4, v: v4, heads: 12, keyMask: nil) }
         }
@@ -60,5 +49,6 @@ import CPUBackend
         try time("binary add [1,1170,1536]") { try b.binary(.add, x, y) }
         let (cos, sin) = (try b.tensor(values(n * 64), [n, 64]), try b.tensor(values(n * 64), [n, 64]))
         try time("rotary [1,1170,1536] table [1170,64]") { try b.rotary(x, cos: cos, sin: sin) }
+        return rows
     }
 }
