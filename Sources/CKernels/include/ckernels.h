@@ -194,8 +194,8 @@ void vk_im2col_frame(const float *src, size_t channel_stride, int H, int W, int 
 
 /// One stride-1 conv3d of one batch item, computed without a column matrix (see conv3d.c). Fill the
 /// sizes and pointers, call vk_conv3d_plan (it picks the level, the tile and the channel block), pack
-/// the weights once with vk_conv3d_pack, then run items [i0, i1) — items (output frame, output row)
-/// write disjoint parts of y and may run on several threads, each with its own scratch.
+/// the weights once with vk_conv3d_pack, then run items [i0, i1) — items (`band` consecutive rows
+/// of the T'·H' output rows) write disjoint parts of y and may run on several threads, each with its own scratch.
 typedef struct {
     const float *x;        // input [C][T][H][W]
     const float *weights;  // packed by vk_conv3d_pack (vk_conv3d_packed_floats floats)
@@ -211,6 +211,7 @@ typedef struct {
     int32_t level;         // vk_level_portable or vk_level_avx2
     int32_t ob, px;        // register tile: ob = 16 output channels × px = 6 pixels of a row
     int32_t icb;           // input channels per block
+    int32_t band;          // output rows per work item
 } vk_conv3d;
 
 /// Picks the level (≤ max_level), the tile and the channel block. Returns 0, or -1 for sizes that do not fit.
@@ -219,7 +220,7 @@ int vk_conv3d_plan(vk_conv3d *p, int max_level);
 size_t vk_conv3d_packed_floats(const vk_conv3d *p);
 /// w [O][C][kT][kH][kW] → packed [⌈O/ob⌉][C][kT·kH·kW][ob], zero past O.
 void vk_conv3d_pack(const vk_conv3d *p, const float *w, float *packed);
-/// Work items: T' · H'.
+/// Work items: ⌈T' · H' / band⌉.
 int vk_conv3d_items(const vk_conv3d *p);
 /// Floats of one thread's scratch.
 size_t vk_conv3d_scratch_floats(const vk_conv3d *p);
