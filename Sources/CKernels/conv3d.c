@@ -43,19 +43,32 @@ size_t vk_conv3d_packed_floats(const vk_conv3d *p) {
     return (size_t)round_up(p->o, p->ob) * (size_t)p->c * (size_t)(p->kt * p->kh * p->kw);
 }
 
-void vk_conv3d_pack(const vk_conv3d *p, const float *w, float *packed) {
+/// packed[block][c][tap][lane] = w[block·ob + lane][c][tap], 0 past O; w read in order.
+static void pack(const vk_conv3d *p, const void *w, int kind, float *packed) {
     const int taps = p->kt * p->kh * p->kw, ob = p->ob, blocks = round_up(p->o, ob) / ob;
-    // packed[block][c][tap][lane] = w[block·ob + lane][c][tap], 0 past O.
-    for (int b = 0; b < blocks; b++)
-        for (int c = 0; c < p->c; c++)
-            for (int k = 0; k < taps; k++) {
-                float *dst = packed + (((size_t)b * p->c + c) * taps + k) * ob;
-                for (int lane = 0; lane < ob; lane++) {
-                    const int oc = b * ob + lane;
-                    dst[lane] = oc < p->o ? w[((size_t)oc * p->c + c) * taps + k] : 0.0f;
+    const size_t row = (size_t)p->c * taps;  // one output channel's weights
+    for (int oc = 0; oc < blocks * ob; oc++) {
+        float *dst = packed + (size_t)(oc / ob) * row * ob + oc % ob;
+        for (size_t i = 0; i < row; i++) {
+            float v = 0.0f;
+            if (oc < p->o) {
+                const size_t at = (size_t)oc * row + i;
+                if (kind == 0) {
+                    v = ((const float *)w)[at];
+                } else if (kind == 1) {
+                    v = vk_f16_to_f32(((const uint16_t *)w)[at]);
+                } else {
+                    const uint32_t bits = (uint32_t)((const uint16_t *)w)[at] << 16;
+                    memcpy(&v, &bits, 4);
                 }
             }
+            dst[i * ob] = v;
+        }
+    }
 }
+
+void vk_conv3d_pack(const vk_conv3d *p, const float *w, float *packed) { pack(p, w, 0, packed); }
+void vk_conv3d_pack_16(const vk_conv3d *p, const uint16_t *w, int bf16, float *packed) { pack(p, w, bf16 ? 2 : 1, packed); }
 
 int vk_conv3d_items(const vk_conv3d *p) { return (p->t_out * p->h_out + p->band - 1) / p->band; }
 

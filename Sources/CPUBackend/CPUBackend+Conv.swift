@@ -23,7 +23,9 @@ extension CPUBackend {
     private func conv3dDirect(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
         let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-        let input = try values(x, "conv3d"), kernel = try values(weight, "conv3d")
+        let input = try values(x, "conv3d")
+        let stored = (weight.storage as? HostWeight)?.halfBits
+        let kernel = stored == nil ? try values(weight, "conv3d") : nil
         let biasValues = try bias.map { try values($0, "conv3d") }
         if let biasValues, biasValues.count != weight.shape[0] {
             throw TensorError("conv3d", "bias of \(biasValues.count) for \(weight.shape[0]) output channels")
@@ -37,7 +39,8 @@ extension CPUBackend {
         (p.t_out, p.h_out, p.w_out) = (Int32(outShape[2]), Int32(outShape[3]), Int32(outShape[4]))
         guard vk_conv3d_plan(&p, Self.convLevelCap) == 0 else { throw TensorError("conv3d", "x \(x.shape) with weight \(weight.shape), \(o)") }
         let packed = HostBuffer(count: vk_conv3d_packed_floats(&p), pool: pool)
-        vk_conv3d_pack(&p, kernel.baseAddress, packed.pointer)
+        // f16 / bf16 kernels are packed from their stored bits: no f32 copy of the model's convs stays resident.
+        if let stored { vk_conv3d_pack_16(&p, stored.bits, stored.bf16 ? 1 : 0, packed.pointer) } else { vk_conv3d_pack(&p, kernel!.baseAddress, packed.pointer) }
         p.weights = UnsafePointer(packed.pointer)
         p.bias = biasValues?.baseAddress
         let scratchFloats = vk_conv3d_scratch_floats(&p), items = Int(vk_conv3d_items(&p))

@@ -97,4 +97,32 @@ import Testing
         let error = try ErrorMetric.compare(try backend.floats(out), expected.values, what: "CPUBackend.conv3d")
         #expect(error.within(1e-6), "\(error)")
     }
+
+    /// f16 and bf16 kernels: packed from their stored bits (not widened), equal to the reference on the
+    /// stored values; a bf16 kernel read as f16 bits (the wrong format) fails.
+    @Test(arguments: [DType.f16, DType.bf16])
+    func halfKernelsArePackedFromTheirBits(dtype: DType) throws {
+        let c = Self.cases[0]
+        let (x, w, bias) = Self.inputs(c, seed: 9)
+        let bits: [UInt16] = w.map { dtype == .f16 ? Float16($0).bitPattern : UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+        let stored: [Float] = bits.map { dtype == .f16 ? Float(Float16(bitPattern: $0)) : Float(bitPattern: UInt32($0) << 16) }
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: bits.count * 2, alignment: 64)
+        defer { bytes.deallocate() }
+        bits.withUnsafeBytes { bytes.copyMemory(from: $0) }
+        let backend = CPUBackend()
+        func run(_ type: DType) throws -> [Float] {
+            let weight = try backend.weight(WeightData(name: "conv.weight", shape: Shape(c.kernel), dtype: type,
+                                                       data: UnsafeRawBufferPointer(bytes), owner: nil))
+            let out = try backend.conv3d(try backend.tensor(x, Shape([1] + c.input)), weight, bias: try backend.tensor(bias, [c.kernel[0]]),
+                                         Conv3DOptions(padding: (1, 1), temporalPadding: c.temporal))
+            return try backend.floats(out)
+        }
+        let expected = Self.reference(c, x, stored, bias).values
+        let error = try ErrorMetric.compare(try run(dtype), expected, what: "conv3d \(dtype) kernel")
+        #expect(error.within(1e-6), "\(error)")
+        if dtype == .bf16 {
+            let wrong = try ErrorMetric.compare(try run(.f16), expected, what: "bf16 bits read as f16")
+            #expect(!wrong.within(1e-6), "\(wrong)")
+        }
+    }
 }

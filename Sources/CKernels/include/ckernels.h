@@ -220,6 +220,8 @@ int vk_conv3d_plan(vk_conv3d *p, int max_level);
 size_t vk_conv3d_packed_floats(const vk_conv3d *p);
 /// w [O][C][kT][kH][kW] → packed [⌈O/ob⌉][C][kT·kH·kW][ob], zero past O.
 void vk_conv3d_pack(const vk_conv3d *p, const float *w, float *packed);
+/// The same from f16 (bf16 = 0) or bf16 (bf16 = 1) bit patterns, widened exactly.
+void vk_conv3d_pack_16(const vk_conv3d *p, const uint16_t *w, int bf16, float *packed);
 /// Work items: ⌈T' · H' / band⌉.
 int vk_conv3d_items(const vk_conv3d *p);
 /// Floats of one thread's scratch.
