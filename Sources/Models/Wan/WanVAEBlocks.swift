@@ -10,6 +10,9 @@ import Tensors
 /// Its size is set by the frame size, never by the video length.
 final class WanVAECache {
     var frames: [Int: Tensor] = [:]
+    /// The causal convolutions' frames, one [B, C, 1, H, W] tensor each: a one-frame chunk's input joins
+    /// the cache as it is, with no copy, and the oldest frame is let go before the convolution runs.
+    var convFrames: [Int: [Tensor]] = [:]
     var seen: Set<Int> = []
 
     /// Deliberate mistakes for the tests that show a wrong cache cannot pass: keeping one frame
@@ -53,15 +56,20 @@ struct WanCausalConv {
         guard let slot else {
             return try b.conv3d(x, weight, bias: bias, Conv3DOptions(padding: (spatialPadding, spatialPadding)))
         }
-        var input = x
-        if let previous = cache.frames[slot] { input = try b.concat([previous, x], axis: 2) }
-        let front = kt - 1 - (input.shape[2] - x.shape[2])
+        var previous = cache.convFrames.removeValue(forKey: slot) ?? []
+        let input = previous.isEmpty ? x : try b.concat(previous + [x], axis: 2)  // [B, C, cached + T, H, W]
+        let front = kt - 1 - previous.count
         let pad = cache.fault == .padBehind ? (0, front) : (front, 0)
-        let y = try b.conv3d(input, weight, bias: bias,
-                             Conv3DOptions(padding: (spatialPadding, spatialPadding), temporalPadding: pad))
-        let keep = min(cache.fault == .dropFrame ? 1 : kt - 1, input.shape[2])
-        cache.frames[slot] = try b.slice(input, axis: 2, (input.shape[2] - keep) ..< input.shape[2])
-        return y
+        // The next chunk's cache, set before the convolution so that the frames it drops are freed
+        // first (at 480×832 a 96-channel frame is 153 MB): the last kT − 1 input frames.
+        let t = x.shape[2], keep = min(cache.fault == .dropFrame ? 1 : kt - 1, previous.count + t)
+        let fromX = min(keep, t)
+        let kept = Array(previous.suffix(keep - fromX))
+            + (try (t - fromX ..< t).map { t == 1 ? x : try b.slice(x, axis: 2, $0 ..< $0 + 1) })
+        previous = []
+        cache.convFrames[slot] = kept
+        return try b.conv3d(input, weight, bias: bias,
+                            Conv3DOptions(padding: (spatialPadding, spatialPadding), temporalPadding: pad))
     }
 }
 
