@@ -1,10 +1,10 @@
-// Direct stride-1 conv3d (implicit GEMM, no column matrix): per work item (one output frame, one
-// output row), the input rows it reads are copied for a block of input channels into a small padded
-// panel (zeros at the borders, so the microkernel has no bounds tests), and register tiles of
-// `ob` output channels × `px` consecutive output pixels accumulate over (channel, dt, dy, dx):
-// per k step `ob`/8 weight loads, `px` broadcasts of input samples, `ob`/8 · `px` FMAs (12 ymm
-// accumulators either way). The tiles accumulate in a per-item buffer in tile order across channel
-// blocks and are transposed into the [O][T'][H'][W'] output once, with the bias, at the end.
+// Direct stride-1 conv3d (implicit GEMM, no column matrix): per work item (two output rows of one
+// or two output frames), the input rows each output row reads are copied for a block of input
+// channels into a small padded panel (zeros at the borders, so the microkernel has no bounds tests),
+// and register tiles of 16 output channels × 6 consecutive output pixels accumulate over
+// (channel, dt, dy, dx): per k step 2 weight loads, 6 broadcasts of input samples, 12 FMAs into 12
+// ymm accumulators. The tiles accumulate in a per-row buffer in tile order across channel blocks
+// and are transposed into the [O][T'][H'][W'] output once, with the bias, at the end.
 #include <string.h>
 #include "ckernels.h"
 #if defined(__x86_64__)

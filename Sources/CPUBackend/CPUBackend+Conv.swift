@@ -4,11 +4,10 @@ import Foundation
 import Tensors
 
 extension CPUBackend {
-    /// Conv3d on GEMMs. Stride 1 (every conv of the VAE decoders, most of the encoders): the kernel is
-    /// split into its kT temporal taps, each input frame's columns are gathered once per band of rows
-    /// and multiplied into every output frame that tap reaches (kT accumulating GEMMs), so no frame is
-    /// gathered twice. Strided convs gather per output frame (`conv3dPerFrame`). The column buffer
-    /// stays near 16 M floats whatever the video size.
+    /// Conv3d. Stride 1 with ≥ 16 output channels (the VAE decoders' convs but their RGB heads): the direct
+    /// kernel (`conv3dDirect`), no column matrix. Stride 1 with fewer output channels: the kernel split
+    /// into its kT temporal taps, each input frame's columns gathered once per band of rows and
+    /// multiplied by OpenBLAS (`conv3dByTaps`). Strided convs gather per output frame (`conv3dPerFrame`).
     public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         try profiler.measure("conv3d") {
             guard o.stride == (1, 1, 1) && o.dilation == (1, 1, 1) else { return try conv3dPerFrame(x, weight, bias: bias, o) }
@@ -18,8 +17,8 @@ extension CPUBackend {
     }
 
     /// Stride 1 on the direct kernel of CKernels (conv3d.c): no column matrix, the weights packed once
-    /// per call into register-tile order, work items (output frame, row) claimed one at a time by
-    /// one worker per core, each with a scratch of its own (an input panel and a row of accumulators).
+    /// per call into register-tile order, work items (two output rows) claimed one at a time by one
+    /// worker per core, each with a scratch of its own (input panels and rows of accumulators).
     private func conv3dDirect(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
         let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
