@@ -77,8 +77,8 @@ public final class WanVAE: VideoAutoencoder {
         mean = try backend.tensor(config.latentsMean, Shape(stats))
         std = try backend.tensor(config.latentsStd, Shape(stats))
         inverseStd = try backend.tensor(config.latentsStd.map { 1 / $0 }, Shape(stats))
-        // Every weight is now on the backend (f16 convolutions widened to f32 on the CPU): the file's
-        // pages need not stay resident as well.
+        // What the backend copied (a GPU upload) no longer needs the file's pages; a backend that reads
+        // weights in place from the map (the CPU's f16 conv kernels) faults back in only those it runs.
         weights.evict(prefix: "")
     }
 
