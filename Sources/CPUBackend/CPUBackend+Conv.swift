@@ -1,17 +1,78 @@
 import CKernels
+import Dispatch
+import Foundation
 import Tensors
 
 extension CPUBackend {
-    /// Conv3d on GEMMs. Stride 1 (every conv of the VAE decoders, most of the encoders): the kernel is
-    /// split into its kT temporal taps, each input frame's columns are gathered once per band of rows
-    /// and multiplied into every output frame that tap reaches (kT accumulating GEMMs), so no frame is
-    /// gathered twice. Strided convs gather per output frame (`conv3dPerFrame`). The column buffer
-    /// stays near 16 M floats whatever the video size.
+    /// Conv3d. Stride 1 with ≥ 16 output channels (the VAE decoders' convs but their RGB heads): the direct
+    /// kernel (`conv3dDirect`), no column matrix. Stride 1 with fewer output channels: the kernel split
+    /// into its kT temporal taps, each input frame's columns gathered once per band of rows and
+    /// multiplied by OpenBLAS (`conv3dByTaps`). Strided convs gather per output frame (`conv3dPerFrame`).
     public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         try profiler.measure("conv3d") {
-            o.stride == (1, 1, 1) && o.dilation == (1, 1, 1) ? try conv3dByTaps(x, weight, bias: bias, o) : try conv3dPerFrame(x, weight, bias: bias, o)
+            guard o.stride == (1, 1, 1) && o.dilation == (1, 1, 1) else { return try conv3dPerFrame(x, weight, bias: bias, o) }
+            // Fewer than 16 output channels (an RGB head) would fill a register tile by a fraction.
+            return weight.shape[0] >= 16 ? try conv3dDirect(x, weight, bias: bias, o) : try conv3dByTaps(x, weight, bias: bias, o)
         }
     }
+
+    /// Stride 1 on the direct kernel of CKernels (conv3d.c): no column matrix, the weights packed once
+    /// per call into register-tile order, work items (two output rows) claimed one at a time by one
+    /// worker per core, each with a scratch of its own (input panels and rows of accumulators).
+    private func conv3dDirect(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
+        let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
+        let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
+        let input = try values(x, "conv3d")
+        let stored = (weight.storage as? HostWeight)?.halfBits
+        let kernel = stored == nil ? try values(weight, "conv3d") : nil
+        let biasValues = try bias.map { try values($0, "conv3d") }
+        if let biasValues, biasValues.count != weight.shape[0] {
+            throw TensorError("conv3d", "bias of \(biasValues.count) for \(weight.shape[0]) output channels")
+        }
+        let (out, buffer) = allocate(outShape)
+        var p = vk_conv3d()
+        (p.c, p.t, p.h, p.w) = (Int32(c), Int32(t), Int32(h), Int32(w))
+        (p.o, p.kt, p.kh, p.kw) = (Int32(weight.shape[0]), Int32(weight.shape[2]), Int32(weight.shape[3]), Int32(weight.shape[4]))
+        (p.pad_h, p.pad_w, p.pad_before) = (Int32(o.padding.h), Int32(o.padding.w), Int32(o.temporalPadding.before))
+        p.replicate = o.temporalPadMode == .replicate ? 1 : 0
+        (p.t_out, p.h_out, p.w_out) = (Int32(outShape[2]), Int32(outShape[3]), Int32(outShape[4]))
+        guard vk_conv3d_plan(&p, Self.convLevelCap) == 0 else { throw TensorError("conv3d", "x \(x.shape) with weight \(weight.shape), \(o)") }
+        let packed = HostBuffer(count: vk_conv3d_packed_floats(&p), pool: pool)
+        // f16 / bf16 kernels are packed from their stored bits: no f32 copy of the model's convs stays resident.
+        if let stored { vk_conv3d_pack_16(&p, stored.bits, stored.bf16 ? 1 : 0, packed.pointer) } else { vk_conv3d_pack(&p, kernel!.baseAddress, packed.pointer) }
+        p.weights = UnsafePointer(packed.pointer)
+        p.bias = biasValues?.baseAddress
+        let scratchFloats = vk_conv3d_scratch_floats(&p), items = Int(vk_conv3d_items(&p))
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, items)
+        let inputFrames = c * t * h * w, outputFrames = outShape.count / b
+        withExtendedLifetime(packed) {
+            for batch in 0 ..< b {
+                var problem = p
+                problem.x = input.baseAddress! + batch * inputFrames
+                problem.y = buffer.pointer + batch * outputFrames
+                withUnsafePointer(to: problem) { plan in
+                    let shared = UncheckedSendable(plan)
+                    var next: Int32 = 0
+                    withUnsafeMutablePointer(to: &next) { counter in
+                        let claim = UncheckedSendable(counter)
+                        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+                            defer { scratch.deallocate() }
+                            while true {
+                                let item = vk_claim_next(claim.value)
+                                if item >= items { break }
+                                vk_conv3d_run(shared.value, item, item + 1, scratch)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// VACEKIT_CPU_KERNELS caps the conv3d kernel level as it caps the GEMMs' (portable: the C tiles).
+    static let convLevelCap: Int32 = vk_kernel_level_from_env()
 
     private func conv3dByTaps(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         let outShape = try o.outputShape(input: x.shape, weight: weight.shape)

@@ -1,33 +1,45 @@
+import Foundation
 import Tensors
 
 /// Common base of the CPU backend's storages (lets the backend check a tensor is its own).
 class TensorStorageBase: TensorStorage, @unchecked Sendable {}
 
 /// A weight as the CPU uses it: f32 values (f32 weights in place from the memory map; f16 and bf16
-/// widened once at load unless a kernel reads them directly) or q8 bytes + scales in place.
+/// widened on first use as f32, unless a kernel reads them directly) or q8 bytes + scales in place.
 final class HostWeight: TensorStorageBase, @unchecked Sendable {
     let data: WeightData
-    /// f32 values when the weight is used through OpenBLAS (f32 weights, norms, biases, conv kernels).
-    let floats: UnsafeBufferPointer<Float>?
     /// The CKernels GEMM over the stored bytes (q8, bf16, f16 matrices), used in place.
     let matmul: QuantizedMatmul?
-    private let ownedFloats: UnsafeMutableBufferPointer<Float>?
+    private let widens: Bool
+    private let lock = NSLock()
+    private var ownedFloats: UnsafeMutableBufferPointer<Float>?
 
     init(_ data: WeightData, widen: Bool, matmul: QuantizedMatmul? = nil) {
         self.data = data
         self.matmul = matmul
-        if data.dtype == .f32 {
-            floats = data.data.bindMemory(to: Float.self)
-            ownedFloats = nil
-        } else if widen {
+        widens = widen && data.dtype != .f32
+    }
+
+    /// f32 values when the weight is used through OpenBLAS or as an operand (f32 weights, norms,
+    /// biases, conv kernels). f16 / bf16 ones are widened at the first call, not at load: a model
+    /// that uses half its weights (a VAE that only decodes) keeps the other half as stored bytes, and
+    /// conv kernels read by the direct conv3d (which packs from f16 / bf16) are never widened.
+    var floats: UnsafeBufferPointer<Float>? {
+        if data.dtype == .f32 { return data.data.bindMemory(to: Float.self) }
+        guard widens else { return nil }
+        return lock.withLock {
+            if let ownedFloats { return UnsafeBufferPointer(ownedFloats) }
             let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: data.shape.count)
             Dequantize.toFloat(data, into: values)
             ownedFloats = values
-            floats = UnsafeBufferPointer(values)
-        } else {
-            floats = nil
-            ownedFloats = nil
+            return UnsafeBufferPointer(values)
         }
+    }
+
+    /// The stored f16 / bf16 bits while they have not been widened (what the direct conv3d packs from).
+    var halfBits: (bits: UnsafePointer<UInt16>, bf16: Bool)? {
+        guard widens, data.dtype == .f16 || data.dtype == .bf16, lock.withLock({ ownedFloats == nil }) else { return nil }
+        return (data.data.bindMemory(to: UInt16.self).baseAddress!, data.dtype == .bf16)
     }
 
     deinit { ownedFloats?.deallocate() }

@@ -190,6 +190,44 @@ void vk_attention_run(const vk_attention *a, const float *packed, int i0, int i1
 void vk_im2col_frame(const float *src, size_t channel_stride, int H, int W, int kh, int kw, int pad_h, int pad_w,
                      int row0, int rows, int w_out, int c0, int c1, float *dst);
 
+// MARK: - conv3d, direct (stride 1, dilation 1)
+
+/// One stride-1 conv3d of one batch item, computed without a column matrix (see conv3d.c). Fill the
+/// sizes and pointers, call vk_conv3d_plan (it picks the level, the tile and the channel block), pack
+/// the weights once with vk_conv3d_pack, then run items [i0, i1) — items (`band` consecutive rows
+/// of the T'·H' output rows) write disjoint parts of y and may run on several threads, each with its own scratch.
+typedef struct {
+    const float *x;        // input [C][T][H][W]
+    const float *weights;  // packed by vk_conv3d_pack (vk_conv3d_packed_floats floats)
+    const float *bias;     // [O] or NULL
+    float *y;              // output [O][T'][H'][W']
+    int32_t c, t, h, w;
+    int32_t o, kt, kh, kw;
+    int32_t pad_h, pad_w;  // zero padding of rows and columns, each side
+    int32_t pad_before;    // output frame f reads padded frames f … f + kT − 1, padded frame p = input frame p − pad_before
+    int32_t replicate;     // frames outside [0, T): 1 repeats the nearest end, 0 reads zeros
+    int32_t t_out, h_out, w_out;
+    // Set by vk_conv3d_plan.
+    int32_t level;         // vk_level_portable or vk_level_avx2
+    int32_t ob, px;        // register tile: ob = 16 output channels × px = 6 pixels of a row
+    int32_t icb;           // input channels per block
+    int32_t band;          // output rows per work item
+} vk_conv3d;
+
+/// Picks the level (≤ max_level), the tile and the channel block. Returns 0, or -1 for sizes that do not fit.
+int vk_conv3d_plan(vk_conv3d *p, int max_level);
+/// Floats of the packed weights.
+size_t vk_conv3d_packed_floats(const vk_conv3d *p);
+/// w [O][C][kT][kH][kW] → packed [⌈O/ob⌉][C][kT·kH·kW][ob], zero past O.
+void vk_conv3d_pack(const vk_conv3d *p, const float *w, float *packed);
+/// The same from f16 (bf16 = 0) or bf16 (bf16 = 1) bit patterns, widened exactly.
+void vk_conv3d_pack_16(const vk_conv3d *p, const uint16_t *w, int bf16, float *packed);
+/// Work items: ⌈T' · H' / band⌉.
+int vk_conv3d_items(const vk_conv3d *p);
+/// Floats of one thread's scratch.
+size_t vk_conv3d_scratch_floats(const vk_conv3d *p);
+void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch);
+
 /// Allocations of at least `bytes` get a mapping of their own (glibc's M_MMAP_THRESHOLD, fixed).
 void vk_malloc_mmap_threshold(size_t bytes);
 

@@ -32,7 +32,8 @@ public final class WanVAE: VideoAutoencoder {
     let encoderMiddle: WanVAEMiddle
     let encoderNorm: WanRMSNorm
     let quant, postQuant: WanCausalConv
-    let decoderIn, decoderHead: WanCausalConv
+    let decoderIn: WanCausalConv
+    let decoderHead: WanCausalHead
     let decoderMiddle: WanVAEMiddle
     let decoderStages: [WanVAEStage]
     let decoderNorm: WanRMSNorm
@@ -68,7 +69,7 @@ public final class WanVAE: VideoAutoencoder {
         decoderMiddle = try WanVAEMiddle("decoder", weights, backend, slots: &slots)
         decoderStages = try Self.stages("decoder.upsamples", .up, weights, backend, &slots)
         decoderNorm = try WanRMSNorm("decoder.head.0.gamma", weights, backend)
-        decoderHead = try WanCausalConv("decoder.head.2", weights, backend, slots: &slots)
+        decoderHead = try WanCausalHead(try WanCausalConv("decoder.head.2", weights, backend, slots: &slots), on: backend)
         guard quant.outChannels == 2 * z, postQuant.inChannels == z else {
             throw TensorError("WanVAE", "conv1 gives \(quant.outChannels) channels and conv2 takes \(postQuant.inChannels); z_dim is \(z)")
         }
@@ -76,8 +77,8 @@ public final class WanVAE: VideoAutoencoder {
         mean = try backend.tensor(config.latentsMean, Shape(stats))
         std = try backend.tensor(config.latentsStd, Shape(stats))
         inverseStd = try backend.tensor(config.latentsStd.map { 1 / $0 }, Shape(stats))
-        // Every weight is now on the backend (f16 convolutions widened to f32 on the CPU): the file's
-        // pages need not stay resident as well.
+        // What the backend copied (a GPU upload) no longer needs the file's pages; a backend that reads
+        // weights in place from the map (the CPU's f16 conv kernels) faults back in only those it runs.
         weights.evict(prefix: "")
     }
 
