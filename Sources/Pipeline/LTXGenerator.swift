@@ -22,6 +22,8 @@ public struct LTXGenerationSettings: Sendable {
     public var decodeNoiseScale: Float
     /// Run the guidance rows (uncond, cond, perturbed) as one batch: one weight pass per step.
     public var batchRows: Bool
+    /// Decode in spatial tiles of this many pixels (nil: whole frames).
+    public var decodeTile: Int?
 
     public init(steps: Int = 40, guidance: Float = 3, stgScale: Float = 1, stgLayers: [Int] = [19], stgRescale: Float = 0.7,
                 seed: UInt64 = 2025, contextScale: Float = 1, frameRate: Double = 25, decodeTimestep: Float = 0.05,
@@ -224,7 +226,7 @@ public final class LTXGenerator {
             let start = (ch * s[2] + references) * plane
             trimmed += latents.values[start ..< start + frames * plane]
         }
-        var options = VAEDecodeOptions(seed: settings.seed)
+        var options = VAEDecodeOptions(seed: settings.seed, tile: settings.decodeTile)
         if decoderIsTimestepConditioned {
             options.timestep = settings.decodeTimestep
             options.noiseScale = settings.decodeNoiseScale

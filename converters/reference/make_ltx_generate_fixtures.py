@@ -41,11 +41,12 @@ OUT = os.path.join(FIXTURES, "ltx_generate")
 SINGLE_FILE = "ltx-video-0.9.1-tiny.safetensors"
 
 # Tiny LTX-Video transformer (as converters/reference/ltx.py): inner dim 64 (2 heads x 32), 3 layers so that
-# an STG layer in the middle is visible, caption_channels 48 != inner dim, latent channels 128 as released.
+# an STG layer in the middle is visible, latent channels 128 as released; caption_channels 64 = the width of the
+# tiny T5 fixture (Tests/Fixtures/text/t5_hf), so that `generate --prompt` runs on it.
 TRANSFORMER = {
     "_class_name": "Transformer3DModel", "_diffusers_version": "0.25.1",
     "_name_or_path": "PixArt-alpha/PixArt-XL-2-256x256", "activation_fn": "gelu-approximate",
-    "attention_bias": True, "attention_head_dim": 32, "attention_type": "default", "caption_channels": 48,
+    "attention_bias": True, "attention_head_dim": 32, "attention_type": "default", "caption_channels": 64,
     "cross_attention_dim": 64, "double_self_attention": False, "dropout": 0.0, "in_channels": 128,
     "norm_elementwise_affine": False, "norm_eps": 1e-06, "norm_num_groups": 32, "num_attention_heads": 2,
     "num_embeds_ada_norm": 1000, "num_layers": 3, "num_vector_embeds": None, "only_cross_attention": False,
@@ -218,10 +219,10 @@ def main() -> None:
     # Load the VAE statistics back the way the original does (its load_state_dict registers them).
     vae.load_state_dict({k: v for k, v in official.items() if k.startswith("vae.")})
 
-    context = torch.randn(1, L, 48, generator=g)
+    context = torch.randn(1, L, 64, generator=g)
     mask = torch.zeros(1, L)
     mask[:, :VALID] = 1
-    negative = torch.randn(1, L, 48, generator=g)
+    negative = torch.randn(1, L, 64, generator=g)
     negative_mask = torch.zeros(1, L)
     negative_mask[:, :NEG_VALID] = 1
     out = {"context": context, "context_mask": mask, "negative_context": negative, "negative_context_mask": negative_mask}
