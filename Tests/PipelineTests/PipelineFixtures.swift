@@ -74,11 +74,12 @@ struct PerturbedWeights: WeightProvider {
 enum LTXGenerateFixtures {
     private static let lock = NSLock()
 
-    static func weights(_ component: String) throws -> VKQWeights {
+    /// `component` of the T2V single file, or (`vace`) the VACE-LTX transformer.
+    static func weights(_ component: String, vace: Bool = false) throws -> VKQWeights {
         try lock.withLock {
-            let output = PipelineFixtures.directory.appending(path: "ltx-generate-\(component).vkq")
+            let output = PipelineFixtures.directory.appending(path: "ltx-generate-\(vace ? "vace-" : "")\(component).vkq")
             if !FileManager.default.fileExists(atPath: output.path) {
-                let input = PipelineFixtures.root.appending(path: "ltx_generate/ltx-video-0.9.1-tiny.safetensors")
+                let input = PipelineFixtures.root.appending(path: vace ? "ltx_generate/vace-ltx-video-0.9-tiny.safetensors" : "ltx_generate/ltx-video-0.9.1-tiny.safetensors")
                 _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: .f32), component: component))
             }
             return try VKQWeights(url: output)

@@ -13,14 +13,26 @@ Writes Tests/Fixtures/ltx_generate/:
                                     noise draws), <case>.video [1,3,T,H,W] (the VAE output, before the
                                     writer's clamp); shared: context, context_mask, negative_context,
                                     negative_context_mask
+  vace-ltx-video-0.9-tiny.safetensors  the VACE-LTX transformer (context blocks on layers 0 and 2); its VAE is the
+                                    one of ltx-video-0.9.1-tiny.safetensors
+  vace.safetensors                  VACE-LTX runs of ali-vilab/VACE `VaceLTXVideoPipeline` (inpainting with one
+                                    reference image of another size, CFG only / CFG + STG): src_video [3,9,32,64],
+                                    src_mask [1,9,32,64], ref [3,1,24,40]; per case the noise, steps, decode noise,
+                                    video as in t2v.safetensors, and <case>.vace_context [1,384,R+F,H',W'] (the
+                                    context the pipeline handed the transformer: inactive | reactive | mask)
   manifest.json                     what each case ran
+
+Every VAE encode uses the posterior mean (the original samples it with an unseeded generator).
 
 The pipeline draws its own noise (randn_tensor, torch.randn_like before the decode, torch.randn inside the
 decoder's noise blocks); each draw is replaced by a seeded tensor that is stored, so a port given the same
 tensors reproduces the run.
 
-Usage (from the repository root, reference venv, LTX-Video checked out at tag ltx-video-0.9.1):
-  nice /work/venv-ref/bin/python converters/reference/make_ltx_generate_fixtures.py --ltx-video /work/scratch/LTX-Video
+Usage (from the repository root, reference venv, LTX-Video checked out at tag ltx-video-0.9.1, VACE checked out):
+  nice /work/venv-ref/bin/python converters/reference/make_ltx_generate_fixtures.py \
+      --ltx-video /work/scratch/LTX-Video --vace /work/scratch/VACE
+`vace` is imported by path, without its package __init__ (which pulls in the annotators); torchvision, which
+vace/models/utils/preprocessor.py imports but prepare_source does not use, is stubbed.
 """
 
 from __future__ import annotations
@@ -82,6 +94,12 @@ CASES = {  # name: (guidance, stg_scale, stg layers, stg_rescale)
     "cfg_stg": (3.0, 1.0, [1], 0.7),   # the VACE/LTX defaults (STG on layer 1 of 3 here)
     "cfg": (3.0, 0.0, [1], 0.7),       # STG off: no third row, no rescale
 }
+VACE_TRANSFORMER = {**TRANSFORMER, "context_num_layers": [0, 2], "in_context_channels": 384}
+VACE_FPS = 26.47  # non-integer, as VACE's wrapper derives it from a clip (9 frames at 25 fps)
+VACE_CASES = {  # name: (guidance, stg_scale, stg layers, stg_rescale, context_scale)
+    "inpaint_ref": (3.0, 0.0, [2], 0.7, 1.0),
+    "inpaint_ref_stg": (3.0, 1.0, [2], 0.7, 0.8),  # layer 2 owns a context block: its self-attention is skipped too
+}
 SCHEDULES = [(4992, 40), (4992, 50), (4, 3), (24, 3), (1024, 8)]
 
 
@@ -99,9 +117,9 @@ def build_vae(ltx):
 class Draws:
     """Replaces the pipeline's and the decoder's random draws with seeded, recorded tensors."""
 
-    def __init__(self, seed, pipeline_module, vae_module, vae):
+    def __init__(self, seed, pipeline_modules, vae_module, vae):
         self.g = generator(seed)
-        self.pm, self.vm = pipeline_module, vae_module
+        self.pms, self.vm = pipeline_modules, vae_module
         self.maps, self.current = {}, None
         self.hooks = []
         for name, mod in vae.decoder.named_modules():
@@ -116,7 +134,7 @@ class Draws:
 
     def __enter__(self):
         outer = self
-        self.saved = (self.pm.randn_tensor, self.pm.torch, self.vm.torch)
+        self.saved = ([(m.randn_tensor, m.torch) for m in self.pms], self.vm.torch)
 
         def randn_tensor(shape, generator=None, device=None, dtype=None):
             outer.noise = torch.randn(shape, generator=outer.g)
@@ -142,11 +160,15 @@ class Draws:
                     return randn
                 return getattr(torch, item)
 
-        self.pm.randn_tensor, self.pm.torch, self.vm.torch = randn_tensor, PipelineTorch(), VAETorch()
+        for m in self.pms:
+            m.randn_tensor, m.torch = randn_tensor, PipelineTorch()
+        self.vm.torch = VAETorch()
         return self
 
     def __exit__(self, *exc):
-        self.pm.randn_tensor, self.pm.torch, self.vm.torch = self.saved
+        for m, (r, t) in zip(self.pms, self.saved[0]):
+            m.randn_tensor, m.torch = r, t
+        self.vm.torch = self.saved[1]
         for h in self.hooks:
             h.remove()
 
@@ -166,6 +188,7 @@ class TextEncoderStandIn(torch.nn.Module):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ltx-video", required=True, help="LTX-Video checkout at tag ltx-video-0.9.1")
+    ap.add_argument("--vace", required=True, help="ali-vilab/VACE checkout")
     args = ap.parse_args()
     sys.path.insert(0, args.ltx_video)
     setup_determinism()
@@ -241,7 +264,7 @@ def main() -> None:
             steps.append(r[0].clone())
             return r
         scheduler.step = recording_step
-        with torch.no_grad(), Draws(SEED + 10 + k, pipeline_module, vae_module, vae) as draws:
+        with torch.no_grad(), Draws(SEED + 10 + k, [pipeline_module], vae_module, vae) as draws:
             video = pipe(height=HEIGHT, width=WIDTH, num_frames=FRAMES, frame_rate=FPS, num_inference_steps=STEPS,
                          guidance_scale=guidance, skip_layer_strategy=SkipLayerStrategy.Attention, skip_block_list=layers,
                          stg_scale=stg, do_rescaling=rescale != 1, rescaling_scale=rescale,
@@ -260,8 +283,9 @@ def main() -> None:
                        "steps": STEPS, "noise_maps": sorted(draws.maps), "video": stats(video),
                        "sigmas": [float(x) for x in scheduler.timesteps]}
     save_safetensors(os.path.join(OUT, "t2v.safetensors"), {k: v.contiguous() for k, v in out.items()})
+    vace_notes = vace_runs(args.vace, vae, official, context, mask, negative, negative_mask, pipeline_module, vae_module, g)
     manifest = {
-        "generator": "converters/reference/make_ltx_generate_fixtures.py", "seed": SEED,
+        "generator": "converters/reference/make_ltx_generate_fixtures.py", "seed": SEED, "vace": vace_notes,
         "reference": "Lightricks/LTX-Video tag ltx-video-0.9.1: LTXVideoPipeline.__call__ (inference.py arguments: "
                      "vae_per_channel_normalize, ConditioningMethod.UNCONDITIONAL, do_rescaling = stg_rescale != 1, "
                      "SkipLayerStrategy.Attention), float32, CPU",
@@ -276,6 +300,98 @@ def main() -> None:
         os.chmod(os.path.join(OUT, name), 0o644)
         print(name, os.path.getsize(os.path.join(OUT, name)))
     print(json.dumps(notes, indent=1))
+
+
+def import_vace(vace_root: str):
+    """vace.models.ltx (pipeline + transformer) without executing vace/__init__.py and vace/models/__init__.py."""
+    import importlib
+    import types
+    for name in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional"):
+        sys.modules.setdefault(name, types.ModuleType(name))
+    for name, sub in (("vace", "vace"), ("vace.models", "vace/models"), ("vace.models.ltx", "vace/models/ltx"),
+                      ("vace.models.utils", "vace/models/utils"), ("vace.models.ltx.pipelines", "vace/models/ltx/pipelines"),
+                      ("vace.models.ltx.models", "vace/models/ltx/models")):
+        module = types.ModuleType(name)
+        module.__path__ = [os.path.join(vace_root, sub)]
+        sys.modules[name] = module
+    pipelines = importlib.import_module("vace.models.ltx.pipelines.pipeline_ltx_video")
+    transformers = importlib.import_module("vace.models.ltx.models.transformers")
+    return pipelines, transformers.VaceTransformer3DModel
+
+
+def vace_runs(vace_root, vae, official_t2v, context, mask, negative, negative_mask, ltx_pipeline_module, vae_module, g):
+    from ltx_video.models.transformers.symmetric_patchifier import SymmetricPatchifier
+    from ltx_video.schedulers.rf import RectifiedFlowScheduler
+    from ltx_video.utils.conditioning_method import ConditioningMethod
+    from ltx_video.utils.skip_layer_strategy import SkipLayerStrategy
+    from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
+    pipelines, VaceTransformer3DModel = import_vace(vace_root)
+    pipelines.VaceLTXVideoPipeline._execution_device = property(lambda self: torch.device("cpu"))
+    DiagonalGaussianDistribution.sample = lambda self, generator=None: self.mean  # the posterior mean
+
+    transformer = VaceTransformer3DModel.from_config(VACE_TRANSFORMER).eval()
+    randomize_(transformer, SEED + 4)  # every parameter, including the zero-initialised before/after_proj
+    with torch.no_grad():
+        for t in transformer.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(t.half().float())
+    weights = {f"model.diffusion_model.{k}": v for k, v in transformer.state_dict().items()}
+    # The transformer only (the released file also holds the VAE under vae.*): the VAE is the one of the T2V file.
+    config = json.dumps({"transformer": VACE_TRANSFORMER, "scheduler": SCHEDULER}, sort_keys=True)
+    save_safetensors(os.path.join(OUT, "vace-ltx-video-0.9-tiny.safetensors"), {k: v.half() for k, v in weights.items()}, metadata={"config": config})
+
+    video = torch.rand(3, FRAMES, HEIGHT, WIDTH, generator=g) * 2 - 1
+    src_mask = torch.zeros(1, FRAMES, HEIGHT, WIDTH)
+    src_mask[:, :, 8:24, 16:48] = 1.0
+    src_mask[:, :, 8:24, 12:16] = 0.5  # a soft edge: decoupling multiplies by the mask, it does not threshold it
+    ref = torch.rand(3, 1, 24, 40, generator=g) * 2 - 1
+    out = {"src_video": video, "src_mask": src_mask, "ref": ref, "context": context, "context_mask": mask,
+           "negative_context": negative, "negative_context_mask": negative_mask}
+    notes = {}
+    for k, (name, (guidance, stg, layers, rescale, scale)) in enumerate(VACE_CASES.items()):
+        scheduler = RectifiedFlowScheduler.from_config(SCHEDULER)
+        pipe = pipelines.VaceLTXVideoPipeline(tokenizer=None, text_encoder=TextEncoderStandIn(), vae=vae, transformer=transformer,
+                                              scheduler=scheduler, patchifier=SymmetricPatchifier(patch_size=1))
+        steps, seen = [], {}
+        original_step, original_forward = scheduler.step, transformer.forward
+
+        def recording_step(*a, **kw):
+            r = original_step(*a, **kw)
+            steps.append(r[0].clone())
+            return r
+
+        def recording_forward(*a, **kw):
+            if not seen:
+                seen["source"], seen["mask"] = kw["source_latents"][:1].clone(), kw["source_mask_latents"][:1].clone()
+            return original_forward(*a, **kw)
+        scheduler.step = recording_step
+        transformer.forward = recording_forward
+        # The VACE pipeline module imported randn_tensor / torch itself: record its draws the same way.
+        with torch.no_grad(), Draws(SEED + 20 + k, [ltx_pipeline_module, pipelines], vae_module, vae) as draws:
+            result = pipe(src_video=[video.clone()], src_mask=[src_mask.clone()], src_ref_images=[[ref.clone()]], height=HEIGHT,
+                          width=WIDTH, num_frames=FRAMES, frame_rate=VACE_FPS, negative_prompt=None, num_inference_steps=STEPS,
+                          guidance_scale=guidance, context_scale=scale, skip_layer_strategy=SkipLayerStrategy.Attention,
+                          skip_block_list=layers, stg_scale=stg, do_rescaling=rescale != 1, rescaling_scale=rescale,
+                          prompt_embeds=context, prompt_attention_mask=mask, negative_prompt_embeds=negative,
+                          negative_prompt_attention_mask=negative_mask, output_type="pt", clean_caption=False, is_video=True,
+                          vae_per_channel_normalize=True, conditioning_method=ConditioningMethod.UNCONDITIONAL,
+                          decode_timestep=0.05, decode_noise_scale=0.025, generator=torch.Generator(), return_dict=False)[0]
+        del transformer.forward
+        tokens = torch.cat([seen["source"], seen["mask"]], dim=2)            # [1, N', 384]
+        frames_total = tokens.shape[1] // (HEIGHT // 32 * (WIDTH // 32))
+        out[f"{name}.vace_context"] = tokens.transpose(1, 2).reshape(1, 384, frames_total, HEIGHT // 32, WIDTH // 32)
+        out[f"{name}.noise"] = draws.noise
+        for i, s in enumerate(steps):
+            out[f"{name}.step{i}"] = s
+        out[f"{name}.decode_noise"] = draws.decode_noise
+        for path_, m in draws.maps.items():
+            out[f"{name}.decoder_noise.{path_}"] = m
+        out[f"{name}.video"] = result
+        notes[name] = {"guidance": guidance, "stg_scale": stg, "stg_skip_layers": layers, "stg_rescale": rescale,
+                       "context_scale": scale, "frame_rate": VACE_FPS, "steps": STEPS, "references": 1,
+                       "video": stats(result), "sigmas": [float(x) for x in scheduler.timesteps]}
+    save_safetensors(os.path.join(OUT, "vace.safetensors"), {k: v.contiguous() for k, v in out.items()})
+    return notes
 
 
 if __name__ == "__main__":
