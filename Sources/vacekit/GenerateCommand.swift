@@ -33,7 +33,13 @@ struct GenerateCommand: ParsableCommand {
             LTX's default); --text-embeddings holds context [1,128,4096], context_mask [1,128], negative_context, \
             negative_context_mask. --initial-noise holds noise [1,128,R+F',H',W'] and optionally decode_noise \
             [1,128,F',H',W'] and the decoder's maps decoder_noise.<path> (as `vae decode` takes them). The decoded \
-            video is not clamped before the writer. VACE-LTX context tasks are not built yet (plain LTX-Video t2v is).
+            video is not clamped before the writer. Plain LTX-Video runs --task t2v; VACE-LTX runs every task. \
+            With --video (VACE-LTX) the size and frames follow the clip as VACE's processor takes them: the 512×768 area \
+            is a cap (smaller clips are not upscaled), at most 4992 latent tokens, frames spread over the whole clip, \
+            and RoPE takes the clip-derived rate n / ((n − ½) / fps) (fps: --frame-rate, else the file's; image \
+            sequences have none); references are first scaled to at most 384 latent tokens (Lanczos, centre crop), then \
+            letter-boxed on white. Every VAE encode uses the posterior mean (the original samples it with an unseeded \
+            generator; the mean makes a run reproducible).
             """)
 
     @Option(help: "The converted transformer (.vkq).") var model: String

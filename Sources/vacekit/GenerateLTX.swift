@@ -49,12 +49,10 @@ extension GenerateCommand {
         if let fps, !(fps > 0 && fps.isFinite) { throw GenerateError("--fps \(fps): must be positive") }
         if let vaeTile, vaeTile < 64 || vaeTile % 32 != 0 { throw GenerateError("--vae-tile \(vaeTile): a multiple of 32, at least 64, for LTX-Video") }
         settings.decodeTile = vaeTile
-        if outpaint != nil || extend != nil || video != nil || mask != nil || !ref.isEmpty || vaceTask != .t2v {
-            throw GenerateError("--task \(task): LTX-Video / VACE-LTX generate runs t2v in this build; the VACE-LTX context tasks (video, mask, references) are not built yet")
-        }
-        let size = try ltxSize(report)
-        let frameCount = ltxFrames(report)
-        for (flag, path) in [("--vae", vae)] + [("--text-embeddings", textEmbeddings), ("--text-encoder", textEncoder), ("--initial-noise", initialNoise)].compactMap({ f, p in p.map { (f, $0) } }) {
+        if mask != nil && video == nil { throw GenerateError("--mask without --video: a mask needs the video it applies to") }
+        if video != nil && size != nil { throw GenerateError("--size: with --video the size follows the clip (VACE-LTX's 512×768 area cap, sides multiples of 32)") }
+        if ref.count > TaskBuilder.maxReferences { throw GenerateError("--ref: at most \(TaskBuilder.maxReferences) reference images, got \(ref.count)") }
+        for (flag, path) in [("--vae", vae)] + ref.map { ("--ref", $0) } + [("--text-embeddings", textEmbeddings), ("--text-encoder", textEncoder), ("--initial-noise", initialNoise)].compactMap({ f, p in p.map { (f, $0) } }) {
             guard FileManager.default.isReadableFile(atPath: path) else { throw GenerateError("\(flag) \(path): no such file or not readable") }
         }
 
@@ -63,8 +61,8 @@ extension GenerateCommand {
             throw GenerateError("--model \(model): a \(modelWeights.family) \(modelWeights.file.header.component), not a transformer")
         }
         let config = try modelWeights.config(LTXTransformerConfig.self)
-        if config.isVACE {
-            throw GenerateError("--model \(model): a VACE-LTX-Video transformer; its context branch (every task, t2v included) is not built into generate yet — plain LTX-Video 0.9.x runs --task t2v")
+        if !config.isVACE && (vaceTask != .t2v || video != nil || !ref.isEmpty) {
+            throw GenerateError("--model \(model): this LTX-Video transformer has no VACE context blocks; --task \(task)" + (ref.isEmpty ? "" : " with --ref") + " needs VACE-LTX-Video (plain LTX-Video runs --task t2v)")
         }
         if settings.stgScale > 0, let bad = settings.stgLayers.first(where: { $0 >= config.numLayers }) {
             throw GenerateError("--stg-layers: layer \(bad) is outside 0…\(config.numLayers - 1) (--model \(model) has \(config.numLayers) layers)")
@@ -78,38 +76,59 @@ extension GenerateCommand {
         guard autoencoder.latentChannels == config.inChannels else {
             throw GenerateError("--vae \(vae): \(autoencoder.latentChannels) latent channels, but --model \(model) takes \(config.inChannels): they do not belong together")
         }
-        let grid = (frames: (frameCount - 1) / 8 + 1, height: size.height / 32, width: size.width / 32)
+        // 3. Media and the Video Condition Unit (VACE-LTX only), then its context through the VAE.
+        report.stage("read inputs")
+        let readStart = Date()
+        var vaceContext: HostTensor?, references = 0
+        var ropeRate = Double(Int(frameRate ?? 25))  // T2V: the integer rate (VACE's wrapper `int(frame_rate)`)
+        var grid: (frames: Int, height: Int, width: Int)
+        var clipFPS: Double?
+        if config.isVACE {
+            let (inputs, rate) = try ltxInputs(task: vaceTask, report: report)
+            if let rate { (ropeRate, clipFPS) = (rate.rope, rate.clip) }
+            let unit: VideoConditionUnit
+            do { unit = try TaskBuilder.build(vaceTask, inputs, grid: 32, temporalFactor: 8) } catch let error as PipelineError { throw GenerateError(error.description) }
+            report.seconds.append(("read inputs", Date().timeIntervalSince(readStart)))
+            report.stage("encode")
+            let encodeStart = Date()
+            vaceContext = try LTXVACEContext.build(unit, vae: autoencoder, on: backend)
+            report.seconds.append(("encode", Date().timeIntervalSince(encodeStart)))
+            references = unit.references.count
+            grid = (vaceContext!.shape[2], vaceContext!.shape[3], vaceContext!.shape[4])
+        } else {
+            let size = try ltxSize(report), frameCount = ltxFrames(report)
+            grid = (frames: (frameCount - 1) / 8 + 1, height: size.height / 32, width: size.width / 32)
+        }
 
-        // 3. Text and noise.
+        // 4. Text and noise.
         let textStart = Date()
         let text = try ltxText(config: config, guidance: settings.guidance, backend: backend, report: report)
         if prompt != nil { report.seconds.append(("encode text", Date().timeIntervalSince(textStart))) }
         let (noise, decodeNoise) = try ltxNoise()
-        // T2V: the original passes the integer rate to RoPE (VACE's wrapper `int(frame_rate)`; inference.py an int flag).
-        settings.frameRate = Double(Int(frameRate ?? 25))
+        settings.frameRate = ropeRate
 
-        // 4. Generate.
+        // 5. Generate.
         let generator = LTXGenerator(backend: backend, vae: autoencoder) { [residency] in
             try LTXTransformer(weights: modelWeights, backend: backend, residency: residency)
         }
         report.backend = backend.name
         let result: GenerationResult
         do {
-            result = try generator.generate(latentGrid: grid, text: text, settings: settings, initialNoise: noise, decodeNoise: decodeNoise,
-                                            progress: report.event)
+            result = try generator.generate(latentGrid: grid, references: references, vaceContext: vaceContext, text: text, settings: settings,
+                                            initialNoise: noise, decodeNoise: decodeNoise, progress: report.event)
         } catch let error as PipelineError {
             throw GenerateError(error.description)
         }
         guard result.video.values.allSatisfy(\.isFinite) else { throw GenerateError("the decoded video holds non-finite values; nothing written") }
 
-        // 5. Outputs, each written to a temporary name and renamed when complete.
+        // 6. Outputs, each written to a temporary name and renamed when complete.
         report.stage("write")
         let start = Date()
         if let latentsOut {
             try SafetensorsWriter(tensors: [.init(name: "latents", shape: result.latents.shape, floats: result.latents.values)])
                 .write(to: URL(fileURLWithPath: latentsOut))
         }
-        let clip = GenerateMedia.frames(result.video, fps: fps ?? frameRate ?? 25)
+        let clip = GenerateMedia.frames(result.video, fps: fps ?? clipFPS ?? frameRate ?? 25)
         if let framesOut {
             try FileManager.default.createDirectory(atPath: framesOut, withIntermediateDirectories: true)
             for i in 0 ..< clip.frameCount {
@@ -120,6 +139,55 @@ extension GenerateCommand {
         report.seconds.append(contentsOf: result.stageSeconds)
         report.seconds.append(("write", Date().timeIntervalSince(start)))
         report.finish(output: output, frames: clip.frameCount, width: clip.width, height: clip.height, fps: clip.framesPerSecond)
+    }
+
+    /// The task's media for VACE-LTX, read as VACE's processors read them; with a source clip also its RoPE
+    /// rate (clip-derived) and its own rate (for the output).
+    func ltxInputs(task: VACETask, report: GenerateReport) throws -> (TaskInputs, (rope: Double, clip: Double)?) {
+        if task == .inpaint && mask == nil { throw GenerateError("--task inpaint needs --mask (white = regenerate)") }
+        if [.v2v, .inpaint, .outpaint, .extend].contains(task) && video == nil { throw GenerateError("--task \(task.rawValue) needs --video") }
+        if task == .r2v && ref.isEmpty { throw GenerateError("--task r2v needs --ref IMAGE (1 to 3)") }
+        let refs = try ref.map { try LTXMedia.readReference($0) }
+        let margins = try outpaint.map { try OutpaintMargins(parsing: $0) }
+        let extendMode = try extend.map { value in
+            guard let mode = ExtendMode(rawValue: value) else { throw GenerateError("--extend \(value): use first, last, both or clip") }
+            return mode
+        }
+        guard let video else {
+            let size = try ltxSize(report)
+            return (TaskInputs(width: size.width, height: size.height, frames: ltxFrames(report), references: refs, outpaint: margins, extend: extendMode), nil)
+        }
+        let probe = try GenerateMedia.probe(video, flag: "--video")
+        let rate: Double
+        if let frameRate { rate = frameRate } else if probe.fps > 0 { rate = probe.fps } else {
+            rate = 25
+            report.note("--video \(video): an image sequence has no frame rate; taking 25 fps (give the clip's rate with --frame-rate)")
+        }
+        let available = task == .extend ? probe.frames : min(probe.frames, frames ?? probe.frames)
+        let plan = LTXClipPlan(width: probe.size.width, height: probe.size.height, frames: available, fps: rate)
+        let planned = FrameSize(width: plan.width, height: plan.height)
+        if planned != probe.size { report.note("--video \(video): \(probe.size) brought to \(planned) (sides multiples of 32, area at most 512×768, as VACE-LTX)") }
+        if plan.frameIDs.count != probe.frames {
+            report.note("--video \(video): \(plan.frameIDs.count) of \(probe.frames) frames, spread over the clip (8k + 1, at most 4992 latent tokens)")
+        }
+        let source = GenerateMedia.pixels(try LTXMedia.read(video, flag: "--video", plan: plan, sourceSize: probe.size))
+        var maskPixels: PixelMask?
+        if let mask {
+            let maskProbe = try GenerateMedia.probe(mask, flag: "--mask")
+            if maskProbe.size != probe.size && !maskResize {
+                throw GenerateError("--mask \(mask) is \(maskProbe.size) but --video \(video) is \(probe.size) (--mask-resize scales the mask to the video)")
+            }
+            if maskProbe.frames != 1 && maskProbe.frames < available {
+                throw GenerateError("--mask \(mask) has \(maskProbe.frames) frames but --video \(video) has \(available) (give one mask image, or a mask at least as long)")
+            }
+            var maskPlan = plan
+            if maskProbe.frames == 1 { maskPlan.frameIDs = [0] }
+            maskPixels = LTXMedia.mask(try LTXMedia.read(mask, flag: "--mask", plan: maskPlan, sourceSize: maskProbe.size))
+        }
+        let total = task == .extend ? ltxFrames(report) : source.frames
+        let inputs = TaskInputs(width: plan.width, height: plan.height, frames: total, video: source, mask: maskPixels,
+                                references: refs, outpaint: margins, extend: extendMode)
+        return (inputs, (plan.ropeRate, rate))
     }
 
     /// --size for LTX (default 768x512): brought down to multiples of 32, with a message.

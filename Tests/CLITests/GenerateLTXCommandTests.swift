@@ -11,7 +11,7 @@ import Testing
 @Suite struct GenerateLTXCommandTests {
     static let fixture = CLI.fixtures.appending(path: "ltx_generate")
 
-    struct Models { let dit, vae, t5: String }
+    struct Models { let dit, vae, t5, vace: String }
     static func models(_ cli: CLI) throws -> Models {
         let single = fixture.appending(path: "ltx-video-0.9.1-tiny.safetensors").path
         func convert(_ component: String) throws -> String {
@@ -22,7 +22,10 @@ import Testing
         let t5 = cli.path("t5.vkq")
         _ = try Converter.convert(inputs: ["model.safetensors", "spiece.model"].map { CLI.fixtures.appending(path: "text/t5_hf/\($0)").path },
                                   options: .init(output: URL(fileURLWithPath: t5), recipe: Recipe(precision: .f32)))
-        return Models(dit: try convert("transformer"), vae: try convert("vae"), t5: t5)
+        let vace = cli.path("vace.vkq")
+        _ = try Converter.convert(inputs: [fixture.appending(path: "vace-ltx-video-0.9-tiny.safetensors").path],
+                                  options: .init(output: URL(fileURLWithPath: vace), recipe: Recipe(precision: .f32), component: "transformer"))
+        return Models(dit: try convert("transformer"), vae: try convert("vae"), t5: t5, vace: vace)
     }
 
     static func reference() throws -> SafetensorsFile { try SafetensorsFile(url: fixture.appending(path: "t2v.safetensors")) }
@@ -96,6 +99,29 @@ import Testing
         #expect(abs(info.framesPerSecond - 12) < 1e-6)
     }
 
+    @Test func vaceInpaintingWithAReferenceWritesTheClipsGrid() throws {
+        let cli = try CLI(), m = try Self.models(cli), (text, _) = try Self.inputs(cli)
+        let demo = GenerateCommandTests.demo
+        let result = try GenerateCommandTests.run(["generate", "--model", m.vace, "--vae", m.vae, "--task", "inpaint", "--video", demo.appending(path: "clip").path,
+                                                   "--mask", demo.appending(path: "mask.png").path, "--ref", demo.appending(path: "ref.png").path,
+                                                   "--text-embeddings", text, "--steps", "2", "--stg-layers", "2", "--frame-rate", "24", "--json",
+                                                   "--latents-out", cli.path("latents.safetensors"), "--device", "cpu", "--output", cli.path("out.mp4")])
+        #expect(result.status == 0, "\(result.stderr)")
+        // The 160×96 clip keeps its size (multiples of 32, under the area cap); 17 frames = 3 latent frames;
+        // the latents keep the reference frame in front, the video drops it.
+        let latents = try SafetensorsFile(url: URL(fileURLWithPath: cli.path("latents.safetensors")))
+        #expect(latents.entry("latents")?.shape == [1, 128, 4, 3, 5])
+        let info = try VideoInfo(path: cli.path("out.mp4"))
+        #expect(info.frameCount == 17 && info.size == FrameSize(width: 160, height: 96))
+        #expect(abs(info.framesPerSecond - 24) < 1e-6)  // the clip's rate (given for an image sequence)
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect((json?["stages"] as? [[String: Any]])?.map { $0["stage"] as? String } == ["read inputs", "encode", "load transformer", "denoise", "decode", "write"])
+        // VACE-LTX t2v runs the context branch on a zero video and an all-ones mask.
+        let t2v = try GenerateCommandTests.run(["generate", "--model", m.vace, "--vae", m.vae, "--task", "t2v", "--text-embeddings", text, "--size", "64x32",
+                                                "--frames", "9", "--steps", "2", "--stg-layers", "2", "--device", "cpu", "--output", cli.path("t2v.mp4")])
+        #expect(t2v.status == 0, "\(t2v.stderr)")
+    }
+
     @Test func badInputIsRefusedAndLeavesNoOutput() throws {
         let cli = try CLI(), m = try Self.models(cli), (text, _) = try Self.inputs(cli)
         let wrongNoise = try cli.write("wrong-noise.safetensors", [("noise", [1, 128, 3, 1, 2], [Float](repeating: 0, count: 128 * 6))])
@@ -117,7 +143,7 @@ import Testing
             ("unknown noise tensor", ["--initial-noise", strayNoise], "eps"),
             ("text without its mask", ["--text-embeddings", noMask], "context_mask"),
             ("the transformer as the text encoder", ["--prompt", "a cat", "--text-encoder", m.dit], "--text-encoder"),
-            ("a VACE task", ["--task", "inpaint"], "not built"),
+            ("a VACE task on plain LTX-Video", ["--task", "r2v", "--ref", GenerateCommandTests.demo.appending(path: "ref.png").path], "no VACE context blocks"),
         ]
         for (what, arguments, needle) in cases {
             var args = base(m, cli, text: text)
@@ -130,6 +156,20 @@ import Testing
             #expect(r.stderr.contains(needle), "\(what): \(r.stderr)")
             #expect(!FileManager.default.fileExists(atPath: cli.path("out.mp4")), "\(what): output left behind")
             #expect(!cli.files.contains { $0.hasSuffix(".tmp") }, "\(what): temporary file left behind")
+        }
+        // VACE-LTX: the size follows the clip; a reference too small for the 32-pixel grid.
+        let tiny = cli.path("tiny.png")
+        try ImageWriter.writePNG(VideoFrames(width: 16, height: 16, frameCount: 1, framesPerSecond: 0, pixels: [UInt8](repeating: 200, count: 16 * 16 * 3)), frame: 0, to: tiny)
+        let demo = GenerateCommandTests.demo
+        for (what, arguments, needle) in [
+            ("--size with --video", ["--task", "v2v", "--video", demo.appending(path: "clip").path, "--size", "64x32"], "--size"),
+            ("a tiny reference", ["--task", "r2v", "--ref", tiny, "--size", "64x32"], "too small"),
+            ("inpaint without a mask", ["--task", "inpaint", "--video", demo.appending(path: "clip").path], "--mask"),
+        ] {
+            let r = try GenerateCommandTests.run(["generate", "--model", m.vace, "--vae", m.vae, "--text-embeddings", text, "--steps", "2", "--stg-layers", "2",
+                                                  "--device", "cpu", "--output", cli.path("out.mp4")] + arguments)
+            #expect(r.status != 0 && r.stderr.contains(needle), "\(what): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: cli.path("out.mp4")), "\(what): output left behind")
         }
         // Wan runs refuse the LTX flags.
         let wan = try GenerateCommandTests.models(cli)
