@@ -88,6 +88,23 @@ final class LTXGeneratorTests: XCTestCase {
         XCTAssertGreaterThan(try errors("cfg") { $0.decodeTimestep = 0.06 }.video, Self.videoBound)
     }
 
+    func testConvertedPrecisionsStayClose() throws {
+        // The fixture's weights are f16 values, so an f16 conversion is lossless: the f32 bounds hold.
+        let f16 = try errors("cfg_stg", transformerWeights: try LTXGenerateFixtures.weights("transformer", precision: .f16))
+        XCTAssertLessThanOrEqual(f16.steps, Self.stepBound)
+        XCTAssertLessThanOrEqual(f16.video, Self.videoBound)
+        // q8 in groups of 32 (the VAE stays f32): measured steps 8.4e-3, video 1.2e-2.
+        let q8Weights = try LTXGenerateFixtures.weights("transformer", precision: .q8, group: 32)
+        let q8 = try errors("cfg_stg", transformerWeights: q8Weights)
+        print("LTX T2V q8 weights: steps \(q8.steps), video \(q8.video)")
+        XCTAssertLessThanOrEqual(q8.steps, 1.2e-2)
+        XCTAssertLessThanOrEqual(q8.video, 1.6e-2)
+        // A wrong model at that precision (STG on another layer) must fail those bounds.
+        let wrong = try errors("cfg_stg", transformerWeights: q8Weights) { $0.stgLayers = [0] }
+        XCTAssertGreaterThan(wrong.steps, 1.2e-2)
+        XCTAssertGreaterThan(wrong.video, 1.6e-2)
+    }
+
     func testSTGWithoutCFGIsRefused() throws {
         let backend = CPUBackend()
         let vae = try LTXVAE(weights: try LTXGenerateFixtures.weights("vae"), backend: backend)

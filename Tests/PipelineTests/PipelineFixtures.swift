@@ -75,12 +75,12 @@ enum LTXGenerateFixtures {
     private static let lock = NSLock()
 
     /// `component` of the T2V single file, or (`vace`) the VACE-LTX transformer.
-    static func weights(_ component: String, vace: Bool = false) throws -> VKQWeights {
+    static func weights(_ component: String, vace: Bool = false, precision: Recipe.Precision = .f32, group: Int = 0) throws -> VKQWeights {
         try lock.withLock {
-            let output = PipelineFixtures.directory.appending(path: "ltx-generate-\(vace ? "vace-" : "")\(component).vkq")
+            let output = PipelineFixtures.directory.appending(path: "ltx-generate-\(vace ? "vace-" : "")\(component)-\(precision)-\(group).vkq")
             if !FileManager.default.fileExists(atPath: output.path) {
                 let input = PipelineFixtures.root.appending(path: vace ? "ltx_generate/vace-ltx-video-0.9-tiny.safetensors" : "ltx_generate/ltx-video-0.9.1-tiny.safetensors")
-                _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: .f32), component: component))
+                _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: precision, group: group), component: component))
             }
             return try VKQWeights(url: output)
         }
