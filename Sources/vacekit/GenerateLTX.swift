@@ -52,7 +52,7 @@ extension GenerateCommand {
         if mask != nil && video == nil { throw GenerateError("--mask without --video: a mask needs the video it applies to") }
         if video != nil && size != nil { throw GenerateError("--size: with --video the size follows the clip (VACE-LTX's 512×768 area cap, sides multiples of 32)") }
         if ref.count > TaskBuilder.maxReferences { throw GenerateError("--ref: at most \(TaskBuilder.maxReferences) reference images, got \(ref.count)") }
-        for (flag, path) in [("--vae", vae)] + ref.map { ("--ref", $0) } + [("--text-embeddings", textEmbeddings), ("--text-encoder", textEncoder), ("--initial-noise", initialNoise)].compactMap({ f, p in p.map { (f, $0) } }) {
+        for (flag, path) in [("--vae", vae)] + ref.map({ ("--ref", $0) }) + [("--text-embeddings", textEmbeddings), ("--text-encoder", textEncoder), ("--initial-noise", initialNoise)].compactMap({ f, p in p.map { (f, $0) } }) {
             guard FileManager.default.isReadableFile(atPath: path) else { throw GenerateError("\(flag) \(path): no such file or not readable") }
         }
 
