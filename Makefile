@@ -77,3 +77,7 @@ fuzz:
 fixtures-ltx-generate:
 	python3 converters/reference/make_ltx_generate_fixtures.py --ltx-video $(LTX_VIDEO) --vace $(VACE)
 .PHONY: fixtures-ltx-generate
+# `vacekit generate` on LTX-Video / VACE-LTX at the real 2B dimensions beside diffusers' LTXPipeline (SMOKE=1: the fixtures).
+bench-ltx-generate:
+	./scripts/bench-ltx-generate
+.PHONY: bench-ltx-generate
