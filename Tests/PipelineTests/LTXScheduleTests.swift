@@ -5,7 +5,7 @@ import XCTest
 
 /// LTX-Video's rectified-flow schedule against the original scheduler (LTX-Video 0.9.1
 /// `RectifiedFlowScheduler.set_timesteps`, fixture from converters/reference/make_ltx_generate_fixtures.py)
-/// and against the published reference values (m = 4992 tokens = 97×512×768).
+/// and against reference values computed from the formula in f64 (m = 4992 tokens = 97×512×768).
 final class LTXScheduleTests: XCTestCase {
     static let fixture = try! PipelineFixtures.tensors("ltx_generate/schedule.safetensors")
 
@@ -23,7 +23,7 @@ final class LTXScheduleTests: XCTestCase {
     }
 
     func testScheduleMatchesThePublishedValues() throws {
-        // ltx-vace.md §7.2 (f64 math, 6 decimals): μ = 2.370833 for m = 4992.
+        // f64 values of the formula for 97×512×768, 6 decimals (μ = 2.370833 for m = 4992).
         let s40 = try FlowSchedule.ltx(steps: 40, tokens: 4992).sigmas
         for (i, v) in [(0, 1.0), (1, 0.997259), (2, 0.994389), (3, 0.991378), (37, 0.385964), (38, 0.266341), (39, 0.1)] {
             XCTAssertEqual(Double(s40[i]), v, accuracy: 1.5e-6, "S 40 σ_\(i)")

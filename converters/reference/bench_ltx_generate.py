@@ -40,7 +40,7 @@ def run(args):
         torch.manual_seed(0)
         transformer = LTXVideoTransformer3DModel().eval()
     vae = AutoencoderKLLTXVideo.from_pretrained(args.vae, torch_dtype=torch.float32).eval()
-    # The LTX-Video scheduler config in diffusers' naming (ltx-vace.md §1.4).
+    # LTX-Video's RectifiedFlowScheduler (SD3 shift, terminal 0.1) in diffusers' naming, as diffusers' LTX-Video configs set it.
     scheduler = FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True, base_shift=0.95, max_shift=2.05,
                                                 base_image_seq_len=1024, max_image_seq_len=4096, shift_terminal=0.1)
     pipe = LTXPipeline(scheduler=scheduler, vae=vae, text_encoder=None, tokenizer=None, transformer=transformer)
