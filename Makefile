@@ -72,3 +72,13 @@ validate-fixtures:
 fuzz:
 	$(SWIFT) build --build-tests -c release
 	VACEKIT_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build -c release --filter ReaderFuzzTests
+
+# The LTX generation fixtures (Tests/Fixtures/ltx_generate) from the original LTX-Video 0.9.1 and VACE pipelines
+# (LTX_VIDEO = a checkout at tag ltx-video-0.9.1, VACE = an ali-vilab/VACE checkout).
+fixtures-ltx-generate:
+	python3 converters/reference/make_ltx_generate_fixtures.py --ltx-video $(LTX_VIDEO) --vace $(VACE)
+.PHONY: fixtures-ltx-generate
+# `vacekit generate` on LTX-Video / VACE-LTX at the real 2B dimensions beside diffusers' LTXPipeline (SMOKE=1: the fixtures).
+bench-ltx-generate:
+	./scripts/bench-ltx-generate
+.PHONY: bench-ltx-generate

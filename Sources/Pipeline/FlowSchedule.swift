@@ -55,6 +55,45 @@ public struct FlowSchedule: Sendable, Equatable {
         return FlowSchedule(sigmas: sigmas, timesteps: timesteps)
     }
 
+    /// The grid of LTX-Video's `RectifiedFlowScheduler(shifting="SD3", target_shift_terminal=0.1)` after
+    /// `set_timesteps(N, samples)` (LTX-Video 0.9.1 `ltx_video/schedulers/rf.py`): `linspace(1, 1/N, N)` in
+    /// f32; the resolution shift μ = 0.95 + 1.1·(m − 1024)/3072 over the m tokens being sampled (f64, linear,
+    /// not clamped; VACE counts the reference frames too); σ = e^μ / (e^μ + (1/t − 1)) in f32 as torch forms
+    /// it (the scalar over a tensor is a reciprocal times the scalar); then the terminal stretch
+    /// σ ← 1 − (1 − σ)/k, k = (1 − σ_last)/(1 − terminal), so the last σ is the terminal value. The model's
+    /// timestep is σ (× `timestepScale`, the transformer's `timestep_scale_multiplier`, in f32).
+    /// One step would stretch 0/0 into NaN sigmas in the original; it is refused.
+    public static func ltx(steps: Int, tokens: Int, terminal: Double = 0.1, timestepScale: Float = 1000) throws -> FlowSchedule {
+        try check(steps: steps, shift: 1)
+        guard steps >= 2 else {
+            throw PipelineError.invalidOption(flag: "--steps", reason: "LTX-Video's schedule needs at least 2 steps (with 1 its terminal stretch divides 0 by 0), got \(steps)")
+        }
+        guard tokens > 0 else { throw PipelineError.mismatch("LTX schedule: \(tokens) latent tokens") }
+        let grid = Self.linspaceF32(1, Float(1 / Double(steps)), steps)
+        let slope = (2.05 - 0.95) / Double(4096 - 1024)
+        let mu = slope * Double(tokens) + (0.95 - slope * 1024)
+        let e = Float(Foundation.exp(mu))
+        var sigmas: [Float] = grid.map { t in
+            let denominator = e + (1 / t - 1)
+            return (1 / denominator) * e
+        }
+        let scale = (1 - sigmas[steps - 1]) / Float(1 - terminal)
+        sigmas = sigmas.map { 1 - (1 - $0) / scale }
+        let timesteps = sigmas.map { Double($0 * timestepScale) }
+        return FlowSchedule(sigmas: sigmas + [0], timesteps: timesteps)
+    }
+
+    /// torch.linspace in f32 as its CPU kernel forms it: the first half counts up from `start`, the second
+    /// down from `end`, each value one fused multiply-add (matched bit for bit on AVX2).
+    static func linspaceF32(_ start: Float, _ end: Float, _ count: Int) -> [Float] {
+        guard count > 1 else { return [start] }
+        let step = (end - start) / Float(count - 1)
+        let half = count / 2
+        return (0 ..< count).map { i in
+            i < half ? start.addingProduct(step, Float(i)) : end.addingProduct(-step, Float(count - i - 1))
+        }
+    }
+
     static func check(steps: Int, shift: Double) throws {
         guard steps >= 1 else { throw PipelineError.invalidOption(flag: "--steps", reason: "must be at least 1, got \(steps)") }
         guard shift > 0, shift.isFinite else { throw PipelineError.invalidOption(flag: "--shift", reason: "must be positive, got \(shift)") }

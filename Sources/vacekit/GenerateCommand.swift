@@ -11,7 +11,7 @@ import VKQ
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Make a video with Wan2.1-VACE: every VACE task from files to an mp4.",
+        abstract: "Make a video with Wan2.1-VACE or LTX-Video / VACE-LTX-Video: from files to an mp4.",
         discussion: """
             Tasks: t2v (text only), r2v (--ref images), v2v (--video control video, optional --mask), inpaint
             (--video and --mask, white = regenerate), outpaint (--video, --outpaint L,R,T,B), extend (--video,
@@ -19,6 +19,27 @@ struct GenerateCommand: ParsableCommand {
             Text: --prompt TEXT with --text-encoder TEXT.vkq (the converted umT5-XXL; an empty --negative-prompt
             means the original Wan negative prompt), or --text-embeddings F with tensors context [1,L,4096] and
             negative_context. The text encoder is released before the transformer loads.
+
+            Defaults per model family (the --model file says which one):
+            Wan2.1-VACE: --sampler unipc, --steps 50, --shift 16, --guidance 5; sizes in multiples of 16 (832x480), \
+            4k+1 frames (81), 16 fps.
+
+            LTX-Video 0.9.x / VACE-LTX-Video: rectified-flow Euler whose schedule shifts by the token count (no \
+            --sampler, no --shift), --steps 40, --guidance 3, STG (stg_a) --stg-scale 1 --stg-layers 19 \
+            --stg-rescale 0.7, --decode-timestep 0.05 --decode-noise-scale 0.025 (0.9.1+ VAEs), 768x512, 97 frames, \
+            --frame-rate 25. --stg-scale 0 turns STG off; the rescale applies only with STG; STG needs --guidance > 1. \
+            Sizes are brought to multiples of 32 and frame counts to 8k+1, with a message. --prompt runs T5-v1.1-XXL \
+            (--text-encoder) over the full 128-token padded context with its mask (an empty --negative-prompt means \
+            LTX's default); --text-embeddings holds context [1,128,4096], context_mask [1,128], negative_context, \
+            negative_context_mask. --initial-noise holds noise [1,128,R+F',H',W'] and optionally decode_noise \
+            [1,128,F',H',W'] and the decoder's maps decoder_noise.<path> (as `vae decode` takes them). The decoded \
+            video is not clamped before the writer. Plain LTX-Video runs --task t2v; VACE-LTX runs every task. \
+            With --video (VACE-LTX) the size and frames follow the clip as VACE's processor takes them: the 512×768 area \
+            is a cap (smaller clips are not upscaled), at most 4992 latent tokens, frames spread over the whole clip, \
+            and RoPE takes the clip-derived rate n / ((n − ½) / fps) (fps: --frame-rate, else the file's; image \
+            sequences have none); references are first scaled to at most 384 latent tokens (Lanczos, centre crop), then \
+            letter-boxed on white. Every VAE encode uses the posterior mean (the original samples it with an unseeded \
+            generator; the mean makes a run reproducible).
             """)
 
     @Option(help: "The converted transformer (.vkq).") var model: String
@@ -35,10 +56,16 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("text-encoder"), help: "The converted umT5 text encoder (.vkq).") var textEncoder: String?
     @Option(name: .customLong("negative-prompt"), help: "The negative prompt (empty: the Wan default).") var negativePrompt: String?
     @Option(name: .customLong("initial-noise"), help: "Initial noise (.safetensors, tensor noise [1,16,R+F',H',W']).") var initialNoise: String?
-    @Option(help: "Sampling steps.") var steps: Int = 50
-    @Option(help: "Classifier-free guidance scale (1: no negative pass).") var guidance: Float = 5
-    @Option(help: "Sigma shift (16 for VACE at 480p, as the original).") var shift: Double = 16
-    @Option(help: "unipc (the original Wan solver) or euler (diffusers' flow-matching Euler).") var sampler: String = "unipc"
+    @Option(help: "Sampling steps (Wan: 50, LTX: 40).") var steps: Int?
+    @Option(help: "Classifier-free guidance scale (1: no negative pass; Wan: 5, LTX: 3).") var guidance: Float?
+    @Option(help: "Wan only: sigma shift (16 for VACE at 480p, as the original).") var shift: Double?
+    @Option(help: "Wan only: unipc (the original Wan solver, default) or euler (diffusers' flow-matching Euler).") var sampler: String?
+    @Option(name: .customLong("stg-scale"), help: "LTX only: spatio-temporal guidance scale (default 1; 0: off).") var stgScale: Float?
+    @Option(name: .customLong("stg-layers"), help: "LTX only: comma-separated layers whose self-attention STG skips (default 19).") var stgLayers: String?
+    @Option(name: .customLong("stg-rescale"), help: "LTX only: STG std rescale (default 0.7; 1: off).") var stgRescale: Float?
+    @Option(name: .customLong("frame-rate"), help: "LTX only: the frame rate of the given clip (RoPE time; default 25).") var frameRate: Double?
+    @Option(name: .customLong("decode-timestep"), help: "LTX only: decode_timestep of 0.9.1+ VAEs (default 0.05).") var decodeTimestep: Float?
+    @Option(name: .customLong("decode-noise-scale"), help: "LTX only: decode_noise_scale of 0.9.1+ VAEs (default 0.025).") var decodeNoiseScale: Float?
     @Option(help: "Seed of the initial noise.") var seed: UInt64 = 2025
     @Option(name: .customLong("context-scale"), help: "Scale of the VACE hints.") var contextScale: Float = 1
     @Option(help: "Guidance passes: separate (the conditional and unconditional forwards one after the other) or batched (one forward of two rows: one weight pass per step, twice the activations).") var cfg: String = "separate"
@@ -54,8 +81,18 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The output video (.mp4).") var output: String
 
     func run() throws {
+        // The family of --model picks the pipeline (a file that cannot be read gets the Wan checks' errors).
+        if FileManager.default.isReadableFile(atPath: model), let weights = try? VKQWeights(url: URL(fileURLWithPath: model)),
+           LTXInputs.isLTX(family: weights.family) {
+            return try runLTX(weights)
+        }
         let report = GenerateReport(json: json)
         // 1. Flags that need no file.
+        let ltxOnly: [(String, Bool)] = [("--stg-scale", stgScale != nil), ("--stg-layers", stgLayers != nil), ("--stg-rescale", stgRescale != nil),
+                                         ("--frame-rate", frameRate != nil), ("--decode-timestep", decodeTimestep != nil),
+                                         ("--decode-noise-scale", decodeNoiseScale != nil)]
+        if let flag = ltxOnly.first(where: \.1)?.0 { throw GenerateError("\(flag) applies to LTX-Video models; --model \(model) is not one") }
+        let (steps, guidance, shift, sampler) = (self.steps ?? 50, self.guidance ?? 5, self.shift ?? 16, self.sampler ?? "unipc")
         guard let vaceTask = VACETask(rawValue: task) else { throw GenerateError("--task \(task): use \(VACETask.allCases.map(\.rawValue).joined(separator: ", "))") }
         guard cfg == "separate" || cfg == "batched" else { throw GenerateError("--cfg \(cfg): use separate or batched") }
         guard let samplerKind = SamplerKind(rawValue: sampler) else { throw GenerateError("--sampler \(sampler): use unipc or euler") }
@@ -108,7 +145,7 @@ struct GenerateCommand: ParsableCommand {
 
         // 4. Text: the encoder (if any) lives only inside this stage.
         let textStart = Date()
-        let text = try readText(config: config, backend: backend, report: report)
+        let text = try readText(config: config, guidance: guidance, backend: backend, report: report)
         if prompt != nil { report.seconds.append(("encode text", Date().timeIntervalSince(textStart))) }
         let noise = try initialNoise.map { path -> HostTensor in
             let file = try SafetensorsFile(url: URL(fileURLWithPath: path))
@@ -197,7 +234,7 @@ struct GenerateCommand: ParsableCommand {
                                        references: refs, outpaint: margins, extend: extend), fps: fps)
     }
 
-    func readText(config: WanTransformerConfig, backend: any Backend, report: GenerateReport) throws -> (positive: HostTensor, negative: HostTensor?) {
+    func readText(config: WanTransformerConfig, guidance: Float, backend: any Backend, report: GenerateReport) throws -> (positive: HostTensor, negative: HostTensor?) {
         if let prompt, let textEncoder {
             report.stage("encode text")
             let encoder = try UMT5PromptEncoder(path: textEncoder, textDim: config.textDim, backend: backend, residency: residency)

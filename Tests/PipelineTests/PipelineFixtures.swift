@@ -45,3 +45,28 @@ enum PipelineFixtures {
         }
     }
 }
+/// The LTX-Video generation fixture (Tests/Fixtures/ltx_generate, converters/reference/make_ltx_generate_fixtures.py):
+/// one single file with a tiny transformer and a timestep-conditioned VAE, converted once per run.
+enum LTXGenerateFixtures {
+    private static let lock = NSLock()
+
+    /// `component` of the T2V single file, or (`vace`) the VACE-LTX transformer.
+    static func weights(_ component: String, vace: Bool = false, precision: Recipe.Precision = .f32, group: Int = 0) throws -> VKQWeights {
+        try lock.withLock {
+            let output = PipelineFixtures.directory.appending(path: "ltx-generate-\(vace ? "vace-" : "")\(component)-\(precision)-\(group).vkq")
+            if !FileManager.default.fileExists(atPath: output.path) {
+                let input = PipelineFixtures.root.appending(path: vace ? "ltx_generate/vace-ltx-video-0.9-tiny.safetensors" : "ltx_generate/ltx-video-0.9.1-tiny.safetensors")
+                _ = try Converter.convert(inputs: [input.path], options: .init(output: output, recipe: Recipe(precision: precision, group: group), component: component))
+            }
+            return try VKQWeights(url: output)
+        }
+    }
+
+    /// Token layout `[1, N, C]` (n = f·H·W + h·W + w) → latent layout `[1, C, F, H, W]` values.
+    static func latents(fromTokens v: [Float], channels: Int) -> [Float] {
+        let tokens = v.count / channels
+        var out = v
+        for n in 0 ..< tokens { for c in 0 ..< channels { out[c * tokens + n] = v[n * channels + c] } }
+        return out
+    }
+}
