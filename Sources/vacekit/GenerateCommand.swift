@@ -6,6 +6,7 @@ import Models
 import Pipeline
 import Tensors
 import TextTokenizers
+import Validation
 import VKQ
 
 struct GenerateCommand: ParsableCommand {

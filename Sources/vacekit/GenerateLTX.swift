@@ -5,6 +5,7 @@ import Models
 import Pipeline
 import Tensors
 import TextTokenizers
+import Validation
 import VKQ
 
 /// `generate` for LTX-Video 0.9.x and VACE-LTX-Video-0.9 (the --model header picks this path): the flags,

@@ -4,6 +4,7 @@ import Foundation
 import Models
 import Pipeline
 import Tensors
+import TestSupport
 import VKQ
 import XCTest
 
