@@ -67,11 +67,12 @@ validate-fixtures:
 	python3 converters/reference/dump_reference.py Tests/Fixtures/wan_vace/official/diffusion_pytorch_model.safetensors --random-inputs 2x4x6 --seed 0 --output Tests/Fixtures/validate/wan_vace_dump.safetensors
 	VACEKIT_LTX_VIDEO=$(LTX_VIDEO) VACEKIT_VACE=$(VACE) python3 converters/reference/make_validate_fixtures.py
 
-# The long fuzz run of the readers (safetensors, sharded index, .pth, GGUF, .vkq): 1 000 000 mutated inputs each.
+# The long fuzz run of the readers (safetensors, sharded index, .pth, GGUF, .vkq): 1 000 000 mutated inputs each;
+# the media readers (PNG, JPEG, mp4 through FFmpeg) 10 000 each.
 .PHONY: fuzz
 fuzz:
 	$(SWIFT) build --build-tests -c release
-	VACEKIT_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build -c release --filter ReaderFuzzTests
+	VACEKIT_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build -c release --filter "ReaderFuzzTests|MediaFuzzTests"
 
 # The LTX generation fixtures (Tests/Fixtures/ltx_generate) from the original LTX-Video 0.9.1 and VACE pipelines
 # (LTX_VIDEO = a checkout at tag ltx-video-0.9.1, VACE = an ali-vilab/VACE checkout).
