@@ -23,6 +23,11 @@ public struct VideoInfo: Sendable, Equatable {
             throw MediaError.noVideoStream(path: path)
         }
         let parameters = stream.pointee.codecpar.pointee
+        // A damaged header can leave the stream without a frame size (found by the media fuzzing: a JPEG
+        // whose decoder still produced pixels). Callers plan sizes from this, so refuse it here.
+        guard parameters.width > 0, parameters.height > 0 else {
+            throw MediaError.invalidRequest(path: path, reason: "the video stream declares no frame size (\(parameters.width)×\(parameters.height)); the file is damaged")
+        }
         size = FrameSize(width: Int(parameters.width), height: Int(parameters.height))
         frameCount = max(0, Int(stream.pointee.nb_frames))
         let ticks = stream.pointee.duration

@@ -113,7 +113,9 @@ struct GenerateCommand: ParsableCommand {
         }
         let margins = try outpaint.map { try OutpaintMargins(parsing: $0) }
         let requestedSize = try size.map(Self.parseSize)
-        for (flag, path) in [("--model", model), ("--vae", vae)] + ref.map { ("--ref", $0) } + [("--text-embeddings", textEmbeddings), ("--text-encoder", textEncoder), ("--initial-noise", initialNoise)].compactMap({ f, p in p.map { (f, $0) } }) {
+        let inputFiles = [("--model", model), ("--vae", vae)] + ref.map { ("--ref", $0) }
+            + [("--text-embeddings", textEmbeddings), ("--text-encoder", textEncoder), ("--initial-noise", initialNoise)].compactMap { f, p in p.map { (f, $0) } }
+        for (flag, path) in inputFiles {
             guard FileManager.default.isReadableFile(atPath: path) else { throw GenerateError("\(flag) \(path): no such file or not readable") }
         }
 
