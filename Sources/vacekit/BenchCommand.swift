@@ -71,19 +71,10 @@ struct BenchOpsCommand: ParsableCommand {
     }
 }
 
-struct BenchWanCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "wan",
-        abstract: "Time one Wan2.1(-VACE) transformer forward on random inputs (default: 1170 tokens, 512 text tokens).")
-
-    @Option(help: "The converted transformer (.vkq), e.g. from scripts/make_synthetic_checkpoint.py + vacekit convert.")
+/// The options `bench wan` and `bench ltx` share (the latent and text sizes, whose defaults differ, stay in each).
+struct ForwardBenchOptions: ParsableArguments {
+    @Option(help: "The converted transformer (.vkq), e.g. from scripts/make_synthetic_checkpoint.py (Wan) or make_synthetic_ltx_checkpoint.py (LTX) + vacekit convert.")
     var model: String
-
-    @Option(parsing: .upToNextOption, help: "Latent frames, height and width (tokens = F · H/2 · W/2).")
-    var latent: [Int] = [3, 30, 52]
-
-    @Option(help: "Text tokens.")
-    var textTokens = 512
 
     @Option(help: "Timed runs after one warm-up run (0: time the first call alone, e.g. for memory on a slow device).")
     var runs = 1
@@ -97,27 +88,50 @@ struct BenchWanCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    func run() throws {
+    func check(latent: [Int]) throws {
         guard latent.count == 3 else { throw ValidationError("--latent takes three values: frames height width") }
         guard runs >= 0 else { throw ValidationError("--runs must be 0 or more") }
-        let backend = try DeviceOption.backend(device, activations: "f32")
-        let weights = try VKQWeights(url: URL(fileURLWithPath: model))
-        let timing = try ModelBenchmarks.wan(weights, backend: backend, residency: residency, latent: latent, textTokens: textTokens, runs: runs)
-        let loadSeconds = timing.loadSeconds
-        let tokens = latent[0] * latent[1] / 2 * latent[2] / 2
-        let report: [String: Any] = [
+    }
+
+    /// Prints one forward's timing: a JSON object (`extra` keys added) or one line.
+    func report(_ weights: VKQWeights, backend: any Backend, tokens: Int, textTokens: Int, timing: ModelTiming,
+                extra: [String: Any] = [:], deviceMemoryInLine: Bool = true) throws {
+        var object: [String: Any] = [
             "model": weights.family, "recipe": weights.file.header.converter.recipe, "backend": backend.name, "tokens": tokens,
-            "text_tokens": textTokens, "load_seconds": loadSeconds, "seconds": timing.seconds, "peak_rss_bytes": timing.peakRSS,
+            "text_tokens": textTokens, "load_seconds": timing.loadSeconds, "seconds": timing.seconds, "peak_rss_bytes": timing.peakRSS,
             "weights": residency.rawValue, "device_memory_bytes": timing.deviceMemory,
         ]
+        object.merge(extra) { $1 }
         if json {
-            print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
-            let deviceMemory = backend is VulkanBackend ? String(format: ", device memory %.2f GB", Double(timing.deviceMemory) / 1e9) : ""
+            let deviceMemory = deviceMemoryInLine && backend is VulkanBackend ? String(format: ", device memory %.2f GB", Double(timing.deviceMemory) / 1e9) : ""
             print(String(format: "%@ (%@, %@ weights) on %@: %d tokens, forward %.2f s (%@), load %.2f s, peak RSS %.2f GB%@", weights.family,
-                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, timing.seconds, runs == 0 ? "first call" : "best of \(runs)", loadSeconds,
-                         Double(timing.peakRSS) / 1e9, deviceMemory))
+                         weights.file.header.converter.recipe, residency.rawValue, backend.name, tokens, timing.seconds, runs == 0 ? "first call" : "best of \(runs)",
+                         timing.loadSeconds, Double(timing.peakRSS) / 1e9, deviceMemory))
         }
+    }
+}
+
+struct BenchWanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wan",
+        abstract: "Time one Wan2.1(-VACE) transformer forward on random inputs (default: 1170 tokens, 512 text tokens).")
+
+    @OptionGroup var options: ForwardBenchOptions
+
+    @Option(parsing: .upToNextOption, help: "Latent frames, height and width (tokens = F · H/2 · W/2).")
+    var latent: [Int] = [3, 30, 52]
+
+    @Option(help: "Text tokens.")
+    var textTokens = 512
+
+    func run() throws {
+        try options.check(latent: latent)
+        let backend = try DeviceOption.backend(options.device, activations: "f32")
+        let weights = try VKQWeights(url: URL(fileURLWithPath: options.model))
+        let timing = try ModelBenchmarks.wan(weights, backend: backend, residency: options.residency, latent: latent, textTokens: textTokens, runs: options.runs)
+        try options.report(weights, backend: backend, tokens: latent[0] * latent[1] / 2 * latent[2] / 2, textTokens: textTokens, timing: timing)
     }
 }
 
