@@ -51,7 +51,7 @@ AVX2 void vk_kernel_f32_avx2(const vk_tile *t) {
 
 /// W8A8 and W8A16 with vpmaddwd: s16 activation pairs (broadcast) × s16 weight pairs → int32, 16 MACs
 /// per instruction. Activations in ±127 (W8A8) or ±32767 (W8A16): with |w| ≤ 127 a pair is ≤ 8.4e6,
-/// so ≤ 256 k per group (the plan ensures it) stays below 2^31. Per group: int32 → f32 · scale.
+/// so ≤ 256 k per int32 sum (t->span) stays below 2^31. Per span: int32 → f32 · its group's scale.
 AVX2 void vk_kernel_i8_avx2(const vk_tile *t) {
     const int16_t *a[MR];
     for (int i = 0; i < MR; i++) a[i] = (const int16_t *)(t->a + (size_t)(i < t->mr ? i : t->mr - 1) * t->a_stride);
@@ -59,11 +59,14 @@ AVX2 void vk_kernel_i8_avx2(const vk_tile *t) {
     __m256 tile[MR][NV];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < NV; v++) tile[i][v] = _mm256_setzero_ps();
-    for (int g = 0; g < t->kc / t->group; g++) {
+    const int span = t->span > 0 && t->span < t->group ? t->span : t->group;
+    for (int s0 = 0, s1; s0 < t->kc; s0 = s1) {
+        const int g = s0 / t->group, group_end = (g + 1) * t->group;
+        s1 = s0 + span < group_end ? s0 + span : group_end;
         __m256i acc[MR][NV];
         for (int i = 0; i < MR; i++)
             for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_si256();
-        for (int k = g * t->group; k < (g + 1) * t->group; k += 2, p += NV) {
+        for (int k = s0; k < s1; k += 2, p += NV) {
             __m256i w[NV];
             for (int v = 0; v < NV; v++) w[v] = _mm256_load_si256(p + v);
             for (int i = 0; i < MR; i++) {

@@ -23,6 +23,12 @@ void vk_gemm_prepare(const vk_gemm_plan *plan, const float *x, int k, int m0, in
     vk_prep_s8_portable(x, k, stride, m0, m1, act, row_scales);
 }
 
+/// k per int32 partial sum: the whole group, but at most 256 for int16 activations (W8A16 on AVX2),
+/// whose pair products (≤ 2 · 32767 · 127) would overflow int32 past 256 k.
+static int int32_span(const vk_gemm_plan *plan, int group) {
+    return plan->act_levels > 127 && group > 256 ? 256 : group;
+}
+
 static void *align64(void *p) { return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 /// Packs panel p (columns [nb, nb + nr)) of the block at k0 into its slot and fills its tile fields.
@@ -113,6 +119,7 @@ void vk_gemm_columns(const vk_gemm_plan *plan, const vk_weight *w, const float *
                 memset(tile, 0, sizeof *tile);
                 tile->kc = kcp;
                 tile->group = grouped ? plan->group : kcp;
+                tile->span = int32_span(plan, tile->group);
                 tile->nr = nb1 - nb < NR ? nb1 - nb : NR;
                 tile->ldc = (size_t)N;
                 tile->accumulate = k0 > 0;

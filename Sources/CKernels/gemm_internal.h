@@ -15,6 +15,7 @@ typedef struct {
     const int32_t *comp;    // [kc / group][NR] Σ 128·w of each group (u8-shifted activations), or NULL
     int kc;                 // k of the block, rounded up to the kernel's k granularity
     int group;              // k per scale (divides kc)
+    int span;               // k per int32 partial sum (≤ group, even; ≤ 256 for int16 activations)
     float *c;               // output at the tile's first row and column
     size_t ldc;             // floats between rows of c
     int nr;                 // valid columns (≤ NR)

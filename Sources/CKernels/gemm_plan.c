@@ -82,6 +82,11 @@ int vk_gemm_plan_make(const vk_weight *w, int mode, int max_level, vk_gemm_plan 
         // L2 sets) and ~30% of the bf16 one; the packed block (K × 32 or 64 bytes a panel) streams
         // from L2/L3 instead. 16384 · 255 · 128 < 2³¹: an int32 sum of a per-row group cannot overflow.
         if (level == vk_level_avx512 && (kernel == vk_kernel_i8 || kernel == vk_kernel_bf16)) block = w->k < 16384 ? w->k : 16384;
+        // AVX2 int kernel: blocks of 1024 k. At 256 k, C was read and written back K/256 times, and with
+        // both cores streaming it through the shared L3 the GEMM ran at 60–75% of its one-core speed; at
+        // 1024 the 4 packed panels (128 KiB) stay in L2 and the 6 activation rows (12 KiB) in L1. int16
+        // activations still flush their int32 sums every 256 k (vk_tile.span).
+        if (level == vk_level_avx2 && kernel == vk_kernel_i8) block = w->k < 1024 ? w->k : 1024;
         p.kc = grouped ? group * (group < block ? block / group : 1) : block;
         p.act_bytes = kernel == vk_kernel_f32 ? 0 : kernel == vk_kernel_bf16 ? 2
                     : level == vk_level_avx2 ? 2 : 1;

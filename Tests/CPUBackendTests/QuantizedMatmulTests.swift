@@ -20,6 +20,7 @@ import Testing
         Case(m: 13, n: 48, k: 1024, group: 64),  // several k blocks of 256
         Case(m: 3, n: 40, k: 384, group: 384),   // group == K written out
         Case(m: 3, n: 35, k: 16402, group: 0),   // W8A8 on AVX-512: past its 16384-k block, odd tail
+        Case(m: 8, n: 20, k: 2600, group: 0),    // AVX2: two 1024-k blocks and a 552 tail, one scale per row
     ]
 
     /// Levels to check: the portable fallback, and every faster level the CPU runs.
@@ -60,6 +61,26 @@ import Testing
             let error = try ErrorMetric.compare(y, reference(x, m: m, weight: exact, n: n, k: k, bias: nil)).relativeL2
             // bf16 weights may meet bf16-rounded activations (AVX512_BF16); f16 weights always run in f32.
             #expect(error <= (isBF16 ? 5e-3 : 1e-5), "\(isBF16 ? "bf16" : "f16") at cap \(cap): \(error)")
+        }
+    }
+
+    /// The largest sums the kernels can meet: every activation at the row maximum (int16 ±32767 on
+    /// AVX2 W8A16) against weights of ±127 of the same sign, one scale per row, over blocks of 1024 k and
+    /// more. An int32 sum kept past 256 k of such products wraps around and changes the sign of the result.
+    @Test(arguments: [CPUKernelLevel.portable, .avx2, .avx512], [1024, 2600])
+    func largestSumsDoNotOverflow(cap: CPUKernelLevel, k: Int) throws {
+        let (m, n) = (6, 16)
+        var weight = RandomQ8(rows: n, columns: k, group: 0, seed: 5)
+        var x = [Float](repeating: 0, count: m * k)
+        for i in 0 ..< m * k { x[i] = (i / k) % 2 == 0 ? 1 : -1 }
+        for i in 0 ..< n * k { weight.values[i] = (i / k) % 3 == 0 ? -127 : 127 }
+        let expected = reference(x, m: m, weight: weight.dequantized, n: n, k: k, bias: nil)
+        for mode in [QuantizedMatmul.Mode.w8a8, .w8a16] {
+            let y = try weight.withMatmul(cap: cap) { $0.applied(x, m: m, bias: nil, mode: mode) }
+            // Activations of ±1 quantize exactly: only f32 rounding is left (the f32 paths sum 1024+ equal
+            // terms in order); a wrapped int32 sum is off by ~100%.
+            let error = try ErrorMetric.compare(y, expected).relativeL2
+            #expect(error <= 1e-5, "\(mode) at cap \(cap), K = \(k): relative L2 \(error)")
         }
     }
 
