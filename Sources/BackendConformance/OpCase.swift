@@ -11,18 +11,21 @@ public struct OpCase: Sendable, CustomStringConvertible {
 
     public let name: String
     public let kind: Kind
-    let run: @Sendable (any Backend, inout SeededRandom) throws -> (actual: [Float], expected: [Double])
+    /// The output shape the op must return (written out by hand, not taken from `OpShapes`).
+    public let shape: [Int]
+    let run: @Sendable (any Backend, inout SeededRandom) throws -> (output: Tensor, expected: [Double])
 
     public var description: String { name }
 
     /// The one error metric of VaceKit (relative L2, max |Δ|, cosine; non-finite → ∞).
     public typealias Result = ErrorMetric
 
-    /// Runs the case with `seed` and compares with the float64 reference.
+    /// Runs the case with `seed`, checks the output shape and compares with the float64 reference.
     public func evaluate(on backend: any Backend, seed: UInt64) throws -> Result {
         var random = SeededRandom(seed: seed)
-        let (actual, expected) = try run(backend, &random)
-        return try ErrorMetric.compare(actual, expected, what: name)
+        let (output, expected) = try run(backend, &random)
+        guard output.shape.dims == shape else { throw TensorError(name, operand: "output", expected: "\(Shape(shape))", actual: "\(output.shape)") }
+        return try ErrorMetric.compare(try backend.floats(output), expected, what: name)
     }
 }
 

@@ -20,14 +20,8 @@ extension CPUBackend {
     /// attention is a small share of the encoder's work next to its linears.)
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, bias: Tensor, scale: Float) throws -> Tensor {
         try profiler.measure("attention") {
-            guard q.shape.rank == 3, k.shape.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
-                  heads > 0, q.shape[2] % heads == 0
-            else { throw TensorError("attention", "q \(q.shape), k \(k.shape), v \(v.shape) with \(heads) heads") }
-            let (batches, nq, nk) = (q.shape[0], q.shape[1], k.shape[1])
-            if let keyMask, keyMask.shape.dims != [batches, nk] { throw TensorError("attention", "key mask \(keyMask.shape) for keys [\(batches), \(nk)]") }
-            guard bias.shape.rank == 4, bias.shape[0] == 1 || bias.shape[0] == batches, Array(bias.shape.dims[1...]) == [heads, nq, nk] else {
-                throw TensorError("attention", "bias \(bias.shape) for [1 or \(batches), \(heads), \(nq), \(nk)]")
-            }
+            _ = try OpShapes.attention(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape, bias: bias.shape)
+            let (nq, nk) = (q.shape[1], k.shape[1])
             let (qv, kv, vv) = (try values(q, "attention"), try values(k, "attention"), try values(v, "attention"))
             let mask = try keyMask.map { try values($0, "attention") }
             let biasValues = try values(bias, "attention")
@@ -42,11 +36,8 @@ extension CPUBackend {
 
     /// `attention` at a given kernel level (vk_level_*), so that the tests run both paths on one machine.
     func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, level: Int32) throws -> Tensor {
-        guard q.shape.rank == 3, k.shape.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
-              heads > 0, q.shape[2] % heads == 0
-        else { throw TensorError("attention", "q \(q.shape), k \(k.shape), v \(v.shape) with \(heads) heads") }
-        let (batches, nk) = (q.shape[0], k.shape[1])
-        if let keyMask, keyMask.shape.dims != [batches, nk] { throw TensorError("attention", "key mask \(keyMask.shape) for keys [\(batches), \(nk)]") }
+        _ = try OpShapes.attention(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape, bias: nil)
+        let nk = k.shape[1]
         let (qv, kv, vv) = (try values(q, "attention"), try values(k, "attention"), try values(v, "attention"))
         let mask = try keyMask.map { try values($0, "attention") }
         let (out, buffer) = allocate(q.shape)
@@ -146,9 +137,7 @@ extension CPUBackend {
     }
 
     private func rotaryImpl(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {
-        guard x.shape.rank == 3, cos.shape == sin.shape, cos.shape.rank == 2, cos.shape[0] == x.shape[1],
-              x.shape[2] % 2 == 0, (x.shape[2] / 2) % cos.shape[1] == 0
-        else { throw TensorError("rotary", "x \(x.shape) with tables \(cos.shape)") }
+        _ = try OpShapes.rotary(x: x.shape, cos: cos.shape, sin: sin.shape)
         let (n, c, p) = (x.shape[1], x.shape[2], cos.shape[1])
         let input = try values(x, "rotary"), cv = try values(cos, "rotary"), sv = try values(sin, "rotary")
         let (out, buffer) = allocate(x.shape)

@@ -10,6 +10,7 @@ extension CPUBackend {
     /// multiplied by OpenBLAS (`conv3dByTaps`). Strided convs gather per output frame (`conv3dPerFrame`).
     public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         try profiler.measure("conv3d") {
+            _ = try OpShapes.conv3d(x: x.shape, weight: weight.shape, bias: bias?.shape, o)
             guard o.stride == (1, 1, 1) && o.dilation == (1, 1, 1) else { return try conv3dPerFrame(x, weight, bias: bias, o) }
             // Fewer than 16 output channels (an RGB head) would fill a register tile by a fraction.
             return weight.shape[0] >= 16 ? try conv3dDirect(x, weight, bias: bias, o) : try conv3dByTaps(x, weight, bias: bias, o)

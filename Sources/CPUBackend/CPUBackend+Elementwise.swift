@@ -38,6 +38,7 @@ extension CPUBackend {
     }
 
     private func modulateImpl(_ x: Tensor, scale: Tensor, shift: Tensor) throws -> Tensor {
+        _ = try OpShapes.broadcastsTo("modulate", x: x.shape, ["scale": scale.shape, "shift": shift.shape])
         let level = Self.vectorLevel
         return try rowMap3("modulate", x, scale, shift) { x, _, s, ss, b, bs, out, n in
             vk_modulate_row_f32(x, s, ss, b, bs, out, n, level)
@@ -49,6 +50,7 @@ extension CPUBackend {
     }
 
     private func gatedResidualImpl(_ x: Tensor, _ y: Tensor, gate: Tensor) throws -> Tensor {
+        _ = try OpShapes.broadcastsTo("gatedResidual", x: x.shape, ["y": y.shape, "gate": gate.shape])
         let level = Self.vectorLevel
         return try rowMap3("gatedResidual", x, y, gate) { x, xs, y, ys, g, gs, out, n in
             vk_gated_residual_row_f32(x, xs, y, ys, g, gs, out, n, level)
@@ -79,7 +81,7 @@ extension CPUBackend {
     /// row start and step (1 = along the row, 0 = one value broadcast), the output row and its length.
     func rowMap2(_ op: String, _ a: Tensor, _ b: Tensor,
                  _ kernel: @escaping (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void) throws -> Tensor {
-        let shape = try Broadcast.shape(a.shape, b.shape, op: op)
+        let shape = try OpShapes.binary(a.shape, b.shape)
         let (av, bv) = (try values(a, op).baseAddress!, try values(b, op).baseAddress!)
         let (out, buffer) = allocate(shape)
         let o = buffer.pointer
@@ -95,11 +97,11 @@ extension CPUBackend {
 
     /// One row kernel over the rows (last dim) of x with b and c broadcast against it: the kernel gets each
     /// operand's row start and step (1 = along the row, 0 = one value broadcast), the output row, its length.
+    /// The callers check the operands with `OpShapes.broadcastsTo` first.
     func rowMap3(_ op: String, _ a: Tensor, _ b: Tensor, _ c: Tensor,
                  _ kernel: @escaping (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
                                       UnsafeMutablePointer<Float>, Int) -> Void) throws -> Tensor {
-        let shape = try Broadcast.shape(try Broadcast.shape(a.shape, b.shape, op: op), c.shape, op: op)
-        guard shape == a.shape else { throw TensorError(op, "\(b.shape) and \(c.shape) must broadcast to x \(a.shape)") }
+        let shape = a.shape
         let (av, bv, cv) = (try values(a, op).baseAddress!, try values(b, op).baseAddress!, try values(c, op).baseAddress!)
         let (out, buffer) = allocate(shape)
         let o = buffer.pointer

@@ -2,7 +2,7 @@ import Tensors
 
 extension CPUBackend {
     public func reshape(_ x: Tensor, _ shape: Shape) throws -> Tensor {
-        guard shape.count == x.count else { throw TensorError("reshape", "\(x.shape) has \(x.count) elements, \(shape) needs \(shape.count)") }
+        _ = try OpShapes.reshape(x.shape, to: shape)
         return Tensor(shape: shape, dtype: x.dtype, storage: x.storage)
     }
 
@@ -11,7 +11,7 @@ extension CPUBackend {
     }
 
     private func permuteImpl(_ x: Tensor, _ axes: [Int]) throws -> Tensor {
-        guard axes.sorted() == Array(0 ..< x.shape.rank) else { throw TensorError("permute", "axes \(axes) for rank \(x.shape.rank)") }
+        _ = try OpShapes.permute(x.shape, axes)
         let shape = Shape(axes.map { x.shape[$0] })
         let source = x.shape.strides
         return try gather("permute", x, shape: shape, strides: axes.map { source[$0] }, offset: 0)
@@ -22,9 +22,7 @@ extension CPUBackend {
     }
 
     private func sliceImpl(_ x: Tensor, axis: Int, _ range: Range<Int>) throws -> Tensor {
-        guard (0 ..< x.shape.rank).contains(axis), range.lowerBound >= 0, range.upperBound <= x.shape[axis] else {
-            throw TensorError("slice", "\(range) of axis \(axis) of \(x.shape)")
-        }
+        _ = try OpShapes.slice(x.shape, axis: axis, range)
         var dims = x.shape.dims
         dims[axis] = range.count
         return try gather("slice", x, shape: Shape(dims), strides: x.shape.strides, offset: range.lowerBound * x.shape.strides[axis])
@@ -55,10 +53,8 @@ extension CPUBackend {
     }
 
     private func concatImpl(_ tensors: [Tensor], axis: Int) throws -> Tensor {
-        guard let first = tensors.first, (0 ..< first.shape.rank).contains(axis) else { throw TensorError("concat", "nothing to concatenate on axis \(axis)") }
-        for t in tensors where t.shape.rank != first.shape.rank || (0 ..< t.shape.rank).contains(where: { $0 != axis && t.shape[$0] != first.shape[$0] }) {
-            throw TensorError("concat", "\(t.shape) does not match \(first.shape) outside axis \(axis)")
-        }
+        _ = try OpShapes.concat(tensors.map(\.shape), axis: axis)
+        let first = tensors[0]
         var dims = first.shape.dims
         dims[axis] = tensors.reduce(0) { $0 + $1.shape[axis] }
         let (out, buffer) = allocate(Shape(dims))
@@ -79,9 +75,7 @@ extension CPUBackend {
     }
 
     private func padImpl(_ x: Tensor, axis: Int, before: Int, after: Int, mode: PadMode) throws -> Tensor {
-        guard (0 ..< x.shape.rank).contains(axis), before >= 0, after >= 0, mode == .zeros || x.shape[axis] > 0 else {
-            throw TensorError("pad", "axis \(axis) of \(x.shape) by (\(before), \(after))")
-        }
+        _ = try OpShapes.pad(x.shape, axis: axis, before: before, after: after, mode: mode)
         let input = try values(x, "pad")
         var dims = x.shape.dims
         let length = dims[axis]
@@ -108,9 +102,7 @@ extension CPUBackend {
     }
 
     private func interpolateImpl(_ x: Tensor, size: [Int], mode: InterpolationMode) throws -> Tensor {
-        guard !size.isEmpty, size.count <= x.shape.rank, size.allSatisfy({ $0 > 0 }) else {
-            throw TensorError("interpolate", "size \(size) for \(x.shape)")
-        }
+        _ = try OpShapes.interpolate(x.shape, size: size)
         // Separable: one axis at a time (exact for nearest and for (tri)linear).
         var current = x
         for (i, target) in size.enumerated() {
@@ -153,7 +145,7 @@ extension CPUBackend {
     }
 
     private func meanImpl(_ x: Tensor, axis: Int) throws -> Tensor {
-        guard (0 ..< x.shape.rank).contains(axis) else { throw TensorError("mean", "axis \(axis) of \(x.shape)") }
+        _ = try OpShapes.mean(x.shape, axis: axis)
         let input = try values(x, "mean")
         var dims = x.shape.dims
         let length = dims[axis]

@@ -9,13 +9,10 @@ extension CPUBackend {
     }
 
     private func linearImpl(_ x: Tensor, _ weight: Tensor, bias: Tensor?) throws -> Tensor {
-        guard weight.shape.rank == 2, let k = x.shape.dims.last, k == weight.shape[1] else {
-            throw TensorError("linear", "x \(x.shape) · Wᵀ with W \(weight.shape): inner dims differ")
-        }
-        let n = weight.shape[0], m = x.count / max(k, 1)
-        if let bias, bias.shape.count != n { throw TensorError("linear", "bias \(bias.shape) for \(n) outputs") }
+        let outShape = try OpShapes.linear(x: x.shape, weight: weight.shape, bias: bias?.shape)
+        let k = weight.shape[1], n = weight.shape[0], m = x.count / max(k, 1)
         let input = try values(x, "linear")
-        let (out, buffer) = allocate(Shape(x.shape.dims.dropLast() + [n]))
+        let (out, buffer) = allocate(outShape)
         guard let stored = weight.storage as? HostWeight else { throw TensorError("linear", "weight does not belong to the CPU backend") }
         if let matmul = stored.matmul {
             let biasValues = try bias.map { try values($0, "linear") }

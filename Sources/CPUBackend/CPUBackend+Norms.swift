@@ -22,8 +22,7 @@ extension CPUBackend {
     /// is never stored and read back as it is when `layerNorm` and `modulate` run one after the other.
     private func modulatedLayerNormImpl(_ x: Tensor, scale: Tensor, shift: Tensor, eps: Float) throws -> Tensor {
         let op = "modulatedLayerNorm"
-        let shape = try Broadcast.shape(try Broadcast.shape(x.shape, scale.shape, op: op), shift.shape, op: op)
-        guard shape == x.shape else { throw TensorError(op, "\(scale.shape) and \(shift.shape) must broadcast to x \(x.shape)") }
+        _ = try OpShapes.broadcastsTo(op, x: x.shape, ["scale": scale.shape, "shift": shift.shape])
         let (input, s, t) = (try values(x, op), try values(scale, op), try values(shift, op))
         let (out, buffer) = allocate(x.shape)
         guard x.count > 0, let xp = input.baseAddress, let sp = s.baseAddress, let tp = t.baseAddress else { return out }
@@ -55,11 +54,10 @@ extension CPUBackend {
     private func rowNorm(_ op: String, _ x: Tensor, weight: Tensor?, bias: Tensor?,
                          _ kernel: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int,
                                               UnsafePointer<Float>?, UnsafePointer<Float>?) -> Void) throws -> Tensor {
+        _ = try OpShapes.rowNorm(op, x: x.shape, weight: weight?.shape, bias: bias?.shape)
         let n = x.shape.dims.last ?? 1
         let input = try values(x, op).baseAddress!
         let w = try weight.map { try values($0, op) }, b = try bias.map { try values($0, op) }
-        if let w, w.count != n { throw TensorError(op, "weight \(weight!.shape) for rows of \(n)") }
-        if let b, b.count != n { throw TensorError(op, "bias \(bias!.shape) for rows of \(n)") }
         let (out, buffer) = allocate(x.shape)
         let o = buffer.pointer
         guard n > 0 else { return out }
@@ -75,16 +73,14 @@ extension CPUBackend {
     }
 
     private func channelNormImpl(_ kind: ChannelNorm, _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
-        guard x.shape.rank >= 2 else { throw TensorError("channelNorm", "x \(x.shape) has no channel dim") }
+        _ = try OpShapes.channelNorm(kind, x: x.shape, weight: weight?.shape, bias: bias?.shape)
         let batches = x.shape[0], channels = x.shape[1], spatial = x.count / max(batches * channels, 1)
         let input = try values(x, "channelNorm")
         let w = try weight.map { try values($0, "channelNorm") }, b = try bias.map { try values($0, "channelNorm") }
-        if let w, w.count != channels { throw TensorError("channelNorm", "weight of \(w.count) for \(channels) channels") }
         let (out, buffer) = allocate(x.shape)
         let o = SharedPointer(buffer.pointer)
         switch kind {
         case .groupNorm(let groups):
-            guard groups > 0, channels % groups == 0 else { throw TensorError("groupNorm", "\(groups) groups for \(channels) channels") }
             let per = channels / groups
             parallelRanges(batches * groups) { items in
                 for item in items {

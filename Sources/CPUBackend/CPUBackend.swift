@@ -50,7 +50,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func tensor(_ values: [Float], _ shape: Shape) throws -> Tensor {
-        guard values.count == shape.count else { throw TensorError("tensor", "\(values.count) values for shape \(shape)") }
+        try OpShapes.tensor(count: values.count, shape)
         let (t, buffer) = allocate(shape)
         _ = buffer.buffer.initialize(from: values)
         return t

@@ -127,12 +127,21 @@ public struct Conv3DOptions: Sendable, Equatable {
     /// The output shape `[B, O, T', H', W']` of a conv3d of `input` `[B, C, T, H, W]` with `weight`
     /// `[O, C, kT, kH, kW]`; throws (naming the shapes) when they do not fit together.
     public func outputShape(input x: Shape, weight: Shape) throws -> Shape {
-        guard x.rank == 5, weight.rank == 5, weight[1] == x[1] else { throw TensorError("conv3d", "x \(x) with weight \(weight)") }
+        guard x.rank == 5 else { throw TensorError("conv3d", operand: "x", expected: "[B, C, T, H, W]", actual: "\(x)") }
+        guard weight.rank == 5, weight[1] == x[1] else {
+            throw TensorError("conv3d", operand: "weight", expected: "[O, \(x[1]), kT, kH, kW] (C of x \(x))", actual: "\(weight)")
+        }
+        guard stride.t > 0, stride.h > 0, stride.w > 0, dilation.t > 0, dilation.h > 0, dilation.w > 0,
+              padding.h >= 0, padding.w >= 0, temporalPadding.before >= 0, temporalPadding.after >= 0 else {
+            throw TensorError("conv3d", operand: "options", expected: "strides and dilations ≥ 1, paddings ≥ 0", actual: "\(self)")
+        }
         let tOut = (x[2] + temporalPadding.before + temporalPadding.after - dilation.t * (weight[2] - 1) - 1) / stride.t + 1
         let hOut = (x[3] + 2 * padding.h - dilation.h * (weight[3] - 1) - 1) / stride.h + 1
         let wOut = (x[4] + 2 * padding.w - dilation.w * (weight[4] - 1) - 1) / stride.w + 1
-        guard tOut > 0, hOut > 0, wOut > 0 else { throw TensorError("conv3d", "x \(x) is smaller than the kernel \(weight)") }
-        if temporalPadMode == .replicate && x[2] == 0 { throw TensorError("conv3d", "replicate padding of an empty clip") }
+        guard tOut > 0, hOut > 0, wOut > 0 else {
+            throw TensorError("conv3d", operand: "x", expected: "at least the (dilated) kernel \(weight) after padding", actual: "\(x)")
+        }
+        if temporalPadMode == .replicate && x[2] == 0 { throw TensorError("conv3d", operand: "x", expected: "T > 0 (replicate padding)", actual: "\(x)") }
         return [x[0], weight[0], tOut, hOut, wOut]
     }
 
@@ -142,13 +151,24 @@ public struct Conv3DOptions: Sendable, Equatable {
     }
 }
 
-/// A shape or argument the op cannot take.
-public struct TensorError: Error, CustomStringConvertible {
+/// A shape or argument the op cannot take. Shape errors of the op contract (`OpShapes`) also name the
+/// operand and the expected and actual value, the same on every backend.
+public struct TensorError: Error, CustomStringConvertible, Equatable {
     public var op: String
     public var message: String
+    public var operand: String?
+    public var expected: String?
+    public var actual: String?
     public init(_ op: String, _ message: String) {
         self.op = op
         self.message = message
+    }
+    public init(_ op: String, operand: String, expected: String, actual: String) {
+        self.op = op
+        self.operand = operand
+        self.expected = expected
+        self.actual = actual
+        self.message = "\(operand): expected \(expected), got \(actual)"
     }
     public var description: String { "\(op): \(message)" }
 }

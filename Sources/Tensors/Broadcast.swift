@@ -6,7 +6,7 @@ public enum Broadcast {
         for i in 0 ..< rank {
             let x = i < rank - a.rank ? 1 : a.dims[i - (rank - a.rank)]
             let y = i < rank - b.rank ? 1 : b.dims[i - (rank - b.rank)]
-            guard x == y || x == 1 || y == 1 else { throw TensorError(op, "shapes \(a) and \(b) do not broadcast") }
+            guard x == y || x == 1 || y == 1 else { throw TensorError(op, operand: "b", expected: "a shape that broadcasts with a \(a)", actual: "\(b)") }
             dims[i] = max(x, y)
         }
         return Shape(dims)

@@ -42,7 +42,8 @@ struct VAETarget: ValidationTarget {
     func signature(of dump: ReferenceDump) throws -> ValidationSignature {
         switch try Self.direction(of: dump) {
         case .encode: .init(inputs: ["video"], output: "latent")
-        case .decode: .init(inputs: inputs.subtracting(["video"]), output: "video")
+        // A 0.9.1 decoder's noise maps travel in the dump as they do in `vae decode --inputs`.
+        case .decode: .init(inputs: inputs.subtracting(["video"]).union(dump.file.names.filter { $0.hasPrefix("decoder_noise.") }), output: "video")
         }
     }
 
@@ -62,6 +63,7 @@ struct VAETarget: ValidationTarget {
                 // The dump runs the decoder alone: the pipeline's noise mix (decode_noise_scale) is not part of it.
                 options.noiseScale = 0
             }
+            for name in dump.file.names where name.hasPrefix("decoder_noise.") { options.noise[name] = try dump.tensor(name, on: backend) }
             return try vae.decode(try dump.tensor("latent", on: backend), options: options)
         }
     }

@@ -37,15 +37,9 @@ extension VulkanBackend {
     }
 
     private func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, bias: Tensor?, scale explicitScale: Float?) throws -> Tensor {
-        guard q.shape.rank == 3, k.shape.rank == 3, k.shape == v.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
-              heads > 0, q.shape[2] % heads == 0
-        else { throw TensorError("attention", "q \(q.shape), k \(k.shape), v \(v.shape) with \(heads) heads") }
+        _ = try OpShapes.attention(q: q.shape, k: k.shape, v: v.shape, heads: heads, keyMask: keyMask?.shape, bias: bias?.shape)
         let (batches, nq, width) = (q.shape[0], q.shape[1], q.shape[2])
         let nk = k.shape[1], d = width / heads
-        if let keyMask, keyMask.shape.dims != [batches, nk] { throw TensorError("attention", "key mask \(keyMask.shape) for keys [\(batches), \(nk)]") }
-        if let bias, bias.shape.rank != 4 || !(bias.shape[0] == 1 || bias.shape[0] == batches) || Array(bias.shape.dims[1...]) != [heads, nq, nk] {
-            throw TensorError("attention", "bias \(bias.shape) for [1 or \(batches), \(heads), \(nq), \(nk)]")
-        }
         guard let tiles = AttentionTiles(headDim: d, sharedMemory: device.capabilities.maxComputeSharedMemorySize) else {
             throw TensorError("attention", "head dim \(d) does not fit the device's \(device.capabilities.maxComputeSharedMemorySize) bytes of shared memory")
         }
@@ -107,9 +101,7 @@ extension VulkanBackend {
 
     /// Rotary embedding (rotary.glsl), one invocation per pair; rows of x split to fit the binding limit.
     public func rotary(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {
-        guard x.shape.rank == 3, cos.shape == sin.shape, cos.shape.rank == 2, cos.shape[0] == x.shape[1],
-              x.shape[2] % 2 == 0, cos.shape[1] > 0, (x.shape[2] / 2) % cos.shape[1] == 0
-        else { throw TensorError("rotary", "x \(x.shape) with tables \(cos.shape)") }
+        _ = try OpShapes.rotary(x: x.shape, cos: cos.shape, sin: sin.shape)
         let (n, c, p) = (x.shape[1], x.shape[2], cos.shape[1])
         return try lock.withLock {
             let input = try operand(x, "rotary"), cosines = try operand(cos, "rotary"), sines = try operand(sin, "rotary")

@@ -6,11 +6,10 @@ extension VulkanBackend {
     /// output channels are split into chunks, and input channels too: later channel chunks add to
     /// what the first wrote (the bias comes with the first).
     public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
-        let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
+        let outShape = try OpShapes.conv3d(x: x.shape, weight: weight.shape, bias: bias?.shape, o)
         let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
         let (outChannels, kt, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3], weight.shape[4])
         let (tOut, hOut, wOut) = (outShape[2], outShape[3], outShape[4])
-        if let bias, bias.count != outChannels { throw TensorError("conv3d", "bias \(bias.shape) for \(outChannels) output channels") }
         return try lock.withLock {
             let input = try operand(x, "conv3d")
             let kernel = WeightOperand(weight, try storage(weight, "conv3d"))

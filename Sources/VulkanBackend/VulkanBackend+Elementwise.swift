@@ -7,7 +7,7 @@ extension VulkanBackend {
     }
 
     public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) throws -> Tensor {
-        let shape = try Broadcast.shape(a.shape, b.shape, op: "binary")
+        let shape = try OpShapes.binary(a.shape, b.shape)
         let code: ElementOp = switch op {
         case .add: .add
         case .sub: .sub
@@ -18,14 +18,12 @@ extension VulkanBackend {
     }
 
     public func modulate(_ x: Tensor, scale: Tensor, shift: Tensor) throws -> Tensor {
-        let shape = try Broadcast.shape(try Broadcast.shape(x.shape, scale.shape, op: "modulate"), shift.shape, op: "modulate")
-        guard shape == x.shape else { throw TensorError("modulate", "\(scale.shape) and \(shift.shape) must broadcast to x \(x.shape)") }
+        let shape = try OpShapes.broadcastsTo("modulate", x: x.shape, ["scale": scale.shape, "shift": shift.shape])
         return try elementwise(.modulate, "modulate", shape: shape, [x, scale, shift])
     }
 
     public func gatedResidual(_ x: Tensor, _ y: Tensor, gate: Tensor) throws -> Tensor {
-        let shape = try Broadcast.shape(try Broadcast.shape(x.shape, y.shape, op: "gatedResidual"), gate.shape, op: "gatedResidual")
-        guard shape == x.shape else { throw TensorError("gatedResidual", "\(y.shape) and \(gate.shape) must broadcast to x \(x.shape)") }
+        let shape = try OpShapes.broadcastsTo("gatedResidual", x: x.shape, ["y": y.shape, "gate": gate.shape])
         return try elementwise(.gatedResidual, "gatedResidual", shape: shape, [x, y, gate])
     }
 

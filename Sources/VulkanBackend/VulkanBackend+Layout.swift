@@ -32,7 +32,7 @@ extension VulkanBackend {
     }
 
     public func permute(_ x: Tensor, _ axes: [Int]) throws -> Tensor {
-        guard axes.sorted() == Array(0 ..< x.shape.rank) else { throw TensorError("permute", "axes \(axes) for rank \(x.shape.rank)") }
+        _ = try OpShapes.permute(x.shape, axes)
         return try lock.withLock {
             let input = try operand(x, "permute")
             let shape = Shape(axes.map { x.shape[$0] })
@@ -44,9 +44,7 @@ extension VulkanBackend {
     }
 
     public func slice(_ x: Tensor, axis: Int, _ range: Range<Int>) throws -> Tensor {
-        guard (0 ..< x.shape.rank).contains(axis), range.lowerBound >= 0, range.upperBound <= x.shape[axis] else {
-            throw TensorError("slice", "\(range) of axis \(axis) of \(x.shape)")
-        }
+        _ = try OpShapes.slice(x.shape, axis: axis, range)
         return try lock.withLock {
             let input = try operand(x, "slice")
             var dims = x.shape.dims
@@ -60,10 +58,8 @@ extension VulkanBackend {
     }
 
     public func concat(_ tensors: [Tensor], axis: Int) throws -> Tensor {
-        guard let first = tensors.first, (0 ..< first.shape.rank).contains(axis) else { throw TensorError("concat", "nothing to concatenate on axis \(axis)") }
-        for t in tensors where t.shape.rank != first.shape.rank || (0 ..< t.shape.rank).contains(where: { $0 != axis && t.shape[$0] != first.shape[$0] }) {
-            throw TensorError("concat", "\(t.shape) does not match \(first.shape) outside axis \(axis)")
-        }
+        _ = try OpShapes.concat(tensors.map(\.shape), axis: axis)
+        let first = tensors[0]
         return try lock.withLock {
             var dims = first.shape.dims
             dims[axis] = tensors.reduce(0) { $0 + $1.shape[axis] }
@@ -81,9 +77,7 @@ extension VulkanBackend {
     }
 
     public func pad(_ x: Tensor, axis: Int, before: Int, after: Int, mode: PadMode) throws -> Tensor {
-        guard (0 ..< x.shape.rank).contains(axis), before >= 0, after >= 0, mode == .zeros || x.shape[axis] > 0 else {
-            throw TensorError("pad", "axis \(axis) of \(x.shape) by (\(before), \(after))")
-        }
+        _ = try OpShapes.pad(x.shape, axis: axis, before: before, after: after, mode: mode)
         return try lock.withLock {
             let input = try operand(x, "pad")
             let length = x.shape[axis]
@@ -109,9 +103,7 @@ extension VulkanBackend {
     // MARK: resampling and reductions (layout.glsl MODE 1 and 2)
 
     public func interpolate(_ x: Tensor, size: [Int], mode: InterpolationMode) throws -> Tensor {
-        guard !size.isEmpty, size.count <= x.shape.rank, size.allSatisfy({ $0 > 0 }) else {
-            throw TensorError("interpolate", "size \(size) for \(x.shape)")
-        }
+        _ = try OpShapes.interpolate(x.shape, size: size)
         return try lock.withLock {
             // Separable: one axis at a time (exact for nearest and for (tri)linear), as on the CPU.
             var current = x
@@ -146,7 +138,7 @@ extension VulkanBackend {
     }
 
     public func mean(_ x: Tensor, axis: Int) throws -> Tensor {
-        guard (0 ..< x.shape.rank).contains(axis) else { throw TensorError("mean", "axis \(axis) of \(x.shape)") }
+        _ = try OpShapes.mean(x.shape, axis: axis)
         return try lock.withLock {
             let input = try operand(x, "mean")
             var dims = x.shape.dims

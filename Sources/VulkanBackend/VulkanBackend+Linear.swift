@@ -69,16 +69,13 @@ extension VulkanBackend {
 
     /// `linear` under a given q8 mode (tests and the benchmark run both q8 kernels on one backend).
     public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor?, q8Mode: Q8Mode) throws -> Tensor {
-        guard weight.shape.rank == 2, let k = x.shape.dims.last, k == weight.shape[1] else {
-            throw TensorError("linear", "x \(x.shape) · Wᵀ with W \(weight.shape): inner dims differ")
-        }
-        let n = weight.shape[0], m = x.count / max(k, 1)
-        if let bias, bias.shape.count != n { throw TensorError("linear", "bias \(bias.shape) for \(n) outputs") }
+        let outShape = try OpShapes.linear(x: x.shape, weight: weight.shape, bias: bias?.shape)
+        let k = weight.shape[1], n = weight.shape[0], m = x.count / max(k, 1)
         return try lock.withLock {
             let input = try operand(x, "linear")
             let w = WeightOperand(weight, try storage(weight, "linear"))
             let biasStorage = try bias.map { try operand($0, "linear") }
-            let (out, output) = try makeActivation(Shape(x.shape.dims.dropLast() + [n]))
+            let (out, output) = try makeActivation(outShape)
             guard m > 0, n > 0 else { return out }
             // W8A8: x's rows are quantized into a scratch buffer, one row chunk at a time.
             let packed = w.typeCode == 3 && q8Kernel(q8Mode) == .integerDotProduct ? PackedActivations(w) : nil

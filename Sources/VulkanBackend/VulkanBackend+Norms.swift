@@ -14,8 +14,7 @@ extension VulkanBackend {
     /// two ops, which handle any broadcast and split large operands.
     public func modulatedLayerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, eps: Float) throws -> Tensor {
         let op = "modulatedLayerNorm"
-        let shape = try Broadcast.shape(try Broadcast.shape(x.shape, scale.shape, op: op), shift.shape, op: op)
-        guard shape == x.shape else { throw TensorError(op, "\(scale.shape) and \(shift.shape) must broadcast to x \(x.shape)") }
+        _ = try OpShapes.broadcastsTo(op, x: x.shape, ["scale": scale.shape, "shift": shift.shape])
         let width = x.shape.dims.last ?? 1
         func rows(_ t: Tensor) -> NormOperand? {
             // Bound whole: at most 4 bytes an element (kernels read weights as f32 or f16).
@@ -30,21 +29,17 @@ extension VulkanBackend {
     }
 
     private func rowNorm(_ op: String, _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float, centered: Bool) throws -> Tensor {
+        _ = try OpShapes.rowNorm(op, x: x.shape, weight: weight?.shape, bias: bias?.shape)
         let width = x.shape.dims.last ?? 1
-        if let weight, weight.count != width { throw TensorError(op, "weight \(weight.shape) for rows of \(width)") }
-        if let bias, bias.count != width { throw TensorError(op, "bias \(bias.shape) for rows of \(width)") }
         return try segmentNorm(op, x, segments: x.count / max(width, 1), width: width, spatial: 1,
                                weight: weight.map { NormOperand($0) }, bias: bias.map { NormOperand($0) }, eps: eps, centered: centered)
     }
 
     public func channelNorm(_ kind: ChannelNorm, _ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
-        guard x.shape.rank >= 2 else { throw TensorError("channelNorm", "x \(x.shape) has no channel dim") }
+        _ = try OpShapes.channelNorm(kind, x: x.shape, weight: weight?.shape, bias: bias?.shape)
         let batches = x.shape[0], channels = x.shape[1], spatial = x.count / max(batches * channels, 1)
-        if let weight, weight.count != channels { throw TensorError("channelNorm", "weight of \(weight.count) for \(channels) channels") }
-        if let bias, bias.count != channels { throw TensorError("channelNorm", "bias of \(bias.count) for \(channels) channels") }
         switch kind {
         case .groupNorm(let groups):
-            guard groups > 0, channels % groups == 0 else { throw TensorError("groupNorm", "\(groups) groups for \(channels) channels") }
             let per = channels / groups
             func grouped(_ t: Tensor) -> NormOperand { NormOperand(t, count: groups, rowStride: per) }
             return try segmentNorm("groupNorm", x, segments: batches * groups, width: per * spatial, spatial: spatial,

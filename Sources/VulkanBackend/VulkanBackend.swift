@@ -210,7 +210,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     // MARK: data movement
 
     public func tensor(_ values: [Float], _ shape: Shape) throws -> Tensor {
-        guard values.count == shape.count else { throw TensorError("tensor", "\(values.count) values for shape \(shape)") }
+        try OpShapes.tensor(count: values.count, shape)
         return try lock.withLock {
             let bytes = max(values.count * activationDType.elementSize, 4)
             let region = try pool.allocate(bytes, hostWrites: memory == .unified)
@@ -268,7 +268,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
     }
 
     public func reshape(_ x: Tensor, _ shape: Shape) throws -> Tensor {
-        guard shape.count == x.count else { throw TensorError("reshape", "\(x.shape) has \(x.count) elements, \(shape) needs \(shape.count)") }
+        _ = try OpShapes.reshape(x.shape, to: shape)
         return Tensor(shape: shape, dtype: x.dtype, storage: x.storage)
     }
 }

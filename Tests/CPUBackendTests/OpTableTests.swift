@@ -1,5 +1,6 @@
 import BackendConformance
 import Foundation
+import Tensors
 import Testing
 @testable import CPUBackend
 
@@ -39,5 +40,16 @@ import Testing
     func w8a8StaysWithinItsBound(_ op: OpCase) throws {
         let result = try op.evaluate(on: CPUBackend(q8Mode: .w8a8), seed: Self.seed)
         #expect(result.relativeL2 <= 8e-3, "\(op.name) (w8a8): relative L2 \(result.relativeL2) (seed \(Self.seed))")
+    }
+}
+
+/// Every wrong-shaped call of the shape table is refused with the error of the op's rule (`OpShapes`),
+/// naming the op and the operand.
+@Suite struct OpShapeTableTests {
+    @Test(arguments: OpShapeTable.cases)
+    func refusesWithTheRule(_ call: OpShapeCase) throws {
+        let error = try #require(call.error(on: OpTableTests.backend) as? TensorError, "\(call.name): accepted or not a TensorError")
+        #expect(error.op == call.op && error.operand == call.operand, "\(call.name): \(error)")
+        #expect(error.expected != nil && error.actual != nil)
     }
 }

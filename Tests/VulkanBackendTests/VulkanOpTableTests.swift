@@ -3,6 +3,7 @@ import Foundation
 import Tensors
 import Testing
 @testable import VulkanBackend
+import CPUBackend
 
 /// Backends shared by the Vulkan op tests: f32 activations, and f16 activations where the device
 /// has 16-bit storage (nil otherwise, and those tests are skipped). q8 is pinned to W8A16: the op table
@@ -54,5 +55,21 @@ struct VulkanOpTableTests {
         #expect(backend.activations == .f16)
         let result = try op.evaluate(on: backend, seed: TestBackends.seed)
         #expect(result.relativeL2 <= 2e-3, "\(op.name): relative L2 \(result.relativeL2), max |Δ| \(result.maxAbs) (seed \(TestBackends.seed))")
+    }
+}
+
+/// The shape table on Vulkan: each wrong-shaped call is refused with the same error as on the CPU
+/// (op, operand, expected and actual), before any dispatch.
+@Suite(.enabled(if: TestDevice.available, TestDevice.skipReason))
+struct VulkanOpShapeTableTests {
+    static let cpu = CPUBackend()
+
+    @Test(arguments: OpShapeTable.cases)
+    func sameErrorAsTheCPU(_ call: OpShapeCase) throws {
+        let backend = try #require(TestBackends.f32)
+        let error = try #require(call.error(on: backend) as? TensorError, "\(call.name): accepted or not a TensorError on Vulkan")
+        let cpuError = try #require(call.error(on: Self.cpu) as? TensorError, "\(call.name): accepted on the CPU")
+        #expect(error.op == call.op && error.operand == call.operand, "\(call.name): \(error)")
+        #expect(error == cpuError, "\(call.name): Vulkan \(error), CPU \(cpuError)")
     }
 }

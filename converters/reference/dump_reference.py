@@ -19,6 +19,7 @@ and run with hooks. A new family is one more entry.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -375,8 +376,7 @@ def ltx_vae_run_original(model, inputs, device, dtype):
     dec = model.decoder
     blocks = model._vacekit_config.get("decoder_blocks", [])
     if any(isinstance(b[1], dict) and b[1].get("inject_noise") for b in blocks):
-        raise DumpError("this LTX-Video decoder injects noise (0.9.1) drawn inside the original resnets: a dump of it "
-                        "cannot be reproduced; dump the encoder (input `video`) instead")
+        ltx_vae_fix_decoder_noise(model, inputs)
     rec.output(dec.conv_in, "decoder.conv_in")
     for i, block in enumerate(dec.up_blocks):
         rec.output(block, f"decoder.up_blocks.{i}")
@@ -393,6 +393,31 @@ def ltx_vae_run_original(model, inputs, device, dtype):
     shape = (b, 3, 8 * (f - 1) + 1, 32 * h, 32 * w)
     video = model.decode(z.to(device, dtype), target_shape=shape, timestep=timestep).sample.float().cpu()
     return {"video": video}, rec.tensors()
+
+
+def ltx_vae_fix_decoder_noise(model, inputs):
+    """The 0.9.1 decoder's resnets add `randn(H, W) · per_channel_scale` after each conv, drawn unseeded
+    (LTX-Video causal_video_autoencoder.py, ResnetBlock3D._feed_spatial_noise). Each block's draw is replaced,
+    on the instance only (the original code is not edited), by a fixed map: the input
+    `decoder_noise.<path of the per_channel_scale it multiplies>` when given, otherwise one drawn from a
+    generator seeded by that path. Every map used is written into `inputs`, so the dump carries them under
+    the names `vacekit vae decode` takes, and `vacekit validate` replays the same noise."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    for module in model.decoder.modules():
+        if not getattr(module, "inject_noise", False) or not hasattr(module, "_feed_spatial_noise"):
+            continue
+        def feed(hidden_states, per_channel_scale):
+            key = "decoder_noise." + names[id(per_channel_scale)][len("decoder."):]
+            size = tuple(hidden_states.shape[-2:])
+            if key not in inputs:
+                seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1
+                inputs[key] = torch.randn(size, generator=torch.Generator().manual_seed(seed))
+            if tuple(inputs[key].shape) != size:
+                raise DumpError(f"{key}: expected [{size[0]}, {size[1]}], got {list(inputs[key].shape)}")
+            spatial = inputs[key].to(hidden_states.device, hidden_states.dtype)[None]
+            # As the original: [1, H, W] · [C, 1, 1] → [1, C, 1, H, W], added to [B, C, T, H, W].
+            return hidden_states + (spatial * per_channel_scale)[None, :, None, ...]
+        module._feed_spatial_noise = feed
 
 
 def ltx_vae_random(model, size: str, gen):
@@ -764,7 +789,7 @@ FAMILIES = {
     "wan-transformer": Family(wan_transformer_detect, wan_transformer_load, wan_transformer_random, wan_transformer_run,
                               ("latents", "timestep", "context", "vace_context", "vace_scale"), "3x8x12 (latent F x H x W)"),
     "wan-vae": Family(wan_vae_detect, wan_vae_load, wan_vae_random, wan_vae_run, ("video", "latent"), "5x32x32 (pixel T x H x W)"),
-    "ltx-vae": Family(ltx_vae_detect, ltx_vae_load, ltx_vae_random, ltx_vae_run, ("video", "latent", "decode_timestep"),
+    "ltx-vae": Family(ltx_vae_detect, ltx_vae_load, ltx_vae_random, ltx_vae_run, ("video", "latent", "decode_timestep", "decoder_noise.*"),
                       "9x64x64 (pixel T x H x W)"),
     "ltx-transformer": Family(ltx_transformer_detect, ltx_transformer_load, ltx_transformer_random, ltx_transformer_run,
                               ("latents", "timestep", "context", "context_mask", "frame_rate"), "2x4x6 (latent F x H x W)"),
@@ -789,7 +814,7 @@ def read_inputs(path: str, allowed: tuple[str, ...]) -> dict[str, torch.Tensor]:
     out = {}
     with safe_open(path, "pt") as h:
         for k in h.keys():
-            if k not in allowed:
+            if k not in allowed and not any(a.endswith(".*") and k.startswith(a[:-1]) for a in allowed):
                 raise DumpError(f"{path}: unknown input '{k}' (expected {', '.join(allowed)})")
             out[k] = h.get_tensor(k)
     return out
