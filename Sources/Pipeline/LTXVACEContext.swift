@@ -52,13 +52,8 @@ public enum LTXVACEContext {
         let r = unit.references.count, totalFrames = r + latentFrames
         var out = [Float](repeating: 0, count: channels * totalFrames * latentPlane)
         func put(_ source: [Float], sourceFrames: Int, channelOffset: Int, channelCount: Int, frameOffset: Int) {
-            for ch in 0 ..< channelCount {
-                for fr in 0 ..< sourceFrames {
-                    let src = (ch * sourceFrames + fr) * latentPlane
-                    let dst = ((channelOffset + ch) * totalFrames + frameOffset + fr) * latentPlane
-                    out.replaceSubrange(dst ..< dst + latentPlane, with: source[src ..< src + latentPlane])
-                }
-            }
+            placeFrames(source, sourceFrames: sourceFrames, channelCount: channelCount, into: &out, totalFrames: totalFrames,
+                        plane: latentPlane, channelOffset: channelOffset, frameOffset: frameOffset)
         }
         for (index, reference) in unit.references.enumerated() {
             guard reference.width == w, reference.height == h, reference.frames == 1 else {
