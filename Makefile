@@ -71,8 +71,8 @@ validate-fixtures:
 # the media readers (PNG, JPEG, mp4 through FFmpeg) 10 000 each.
 .PHONY: fuzz
 fuzz:
-	$(SWIFT) build --build-tests -c release
-	VACEKIT_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build -c release --filter "ReaderFuzzTests|MediaFuzzTests"
+	$(SWIFT) build --build-tests -c release -Xswiftc -enable-testing
+	VACEKIT_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build -c release -Xswiftc -enable-testing --filter "ReaderFuzzTests|MediaFuzzTests"
 
 # The LTX generation fixtures (Tests/Fixtures/ltx_generate) from the original LTX-Video 0.9.1 and VACE pipelines
 # (LTX_VIDEO = a checkout at tag ltx-video-0.9.1, VACE = an ali-vilab/VACE checkout).

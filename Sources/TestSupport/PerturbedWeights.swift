@@ -10,8 +10,16 @@ public struct PerturbedWeights: WeightProvider {
     public let change: @Sendable ([Float]) -> [Float]
     let storage = Storage()
 
-    public init(base: VKQWeights, name: String, change: @escaping @Sendable ([Float]) -> [Float]) {
+    /// Throws when `base` has no tensor `name`: a misspelt name would otherwise change nothing, and the check
+    /// that a wrong model fails would pass on the right one.
+    public init(base: VKQWeights, name: String, change: @escaping @Sendable ([Float]) -> [Float]) throws {
+        guard base.contains(name) else { throw NoSuchTensor(name: name, file: base.file.url.path) }
         (self.base, self.name, self.change) = (base, name, change)
+    }
+
+    public struct NoSuchTensor: Error, CustomStringConvertible {
+        public let name: String, file: String
+        public var description: String { "\(file): no tensor \(name) to perturb" }
     }
 
     final class Storage: @unchecked Sendable { var buffers: [UnsafeMutableRawBufferPointer] = []; deinit { buffers.forEach { $0.deallocate() } } }

@@ -65,7 +65,7 @@ import VKQ
     @Test func perturbingOneWeightFailsTheBound() throws {
         // 20% more on one cross-attention value matrix (the residual stream carries x0 through every
         // block, so a scaled block output moves the velocity by less than the scale).
-        let perturbed = PerturbedWeights(base: try LTXFixtures.ltx(precision: .f32), name: "transformer_blocks.0.attn2.to_v.weight") { $0.map { $0 * 1.2 } }
+        let perturbed = try PerturbedWeights(base: try LTXFixtures.ltx(precision: .f32), name: "transformer_blocks.0.attn2.to_v.weight") { $0.map { $0 * 1.2 } }
         let error = try Self.error(try Self.forward(perturbed, backend: CPUBackend()))
         print("LTX perturbed weight: relative L2 \(error)")
         #expect(error > 3e-2, "a perturbed weight should fail even the q8 bound: relative L2 \(error)")

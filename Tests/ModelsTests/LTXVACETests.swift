@@ -64,7 +64,7 @@ import VKQ
     }
 
     @Test func perturbingOneContextWeightFailsTheBound() throws {
-        let perturbed = PerturbedWeights(base: try LTXFixtures.vace(precision: .f32), name: "transformer_context_blocks.2.after_proj.weight") { $0.map { $0 * 1.2 } }
+        let perturbed = try PerturbedWeights(base: try LTXFixtures.vace(precision: .f32), name: "transformer_context_blocks.2.after_proj.weight") { $0.map { $0 * 1.2 } }
         let error = try Self.error(try Self.forward("scale_1", perturbed, backend: CPUBackend()), "scale_1")
         print("VACE-LTX perturbed context weight: relative L2 \(error)")
         #expect(error > 3e-2, "a perturbed context weight should fail even the q8 bound: relative L2 \(error)")

@@ -74,9 +74,9 @@ struct EditedConfig: WeightProvider {
         let weights = try LTXVAEFixtures.vae("0.9.1")
         let expected = r["decoded"]!.values
         var errors: [String: Double] = [:]
-        let scale = PerturbedWeights(base: weights, name: "decoder.up_blocks.2.res_blocks.0.per_channel_scale1") { $0.map { $0 * 1.1 } }
+        let scale = try PerturbedWeights(base: weights, name: "decoder.up_blocks.2.res_blocks.0.per_channel_scale1") { $0.map { $0 * 1.1 } }
         errors["noise scale ×1.1"] = ModelFixtures.relativeL2(try Self.decode091(scale, r), expected)
-        let multiplier = PerturbedWeights(base: weights, name: "decoder.timestep_scale_multiplier") { _ in [1000] }
+        let multiplier = try PerturbedWeights(base: weights, name: "decoder.timestep_scale_multiplier") { _ in [1000] }
         errors["multiplier 1000"] = ModelFixtures.relativeL2(try Self.decode091(multiplier, r), expected)
         let causal = EditedConfig(base: weights) { $0["causal_decoder"] = true }
         errors["causal decoder pad"] = ModelFixtures.relativeL2(try Self.decode091(causal, r), expected)
@@ -99,7 +99,7 @@ struct EditedConfig: WeightProvider {
     func aPerturbedEncoderWeightFailsTheBound(version: String, name: String) throws {
         let b = CPUBackend()
         let r = try LTXVAEFixtures.reference(version)
-        let perturbed = PerturbedWeights(base: try LTXVAEFixtures.vae(version), name: name) { $0.map { $0 * 1.05 } }
+        let perturbed = try PerturbedWeights(base: try LTXVAEFixtures.vae(version), name: name) { $0.map { $0 * 1.05 } }
         let vae = try LTXVAE(weights: perturbed, backend: b)
         let error = ModelFixtures.relativeL2(try b.floats(try vae.encode(try LTXVAETests.tensor(r, "encode_input", on: b))), r["latents_normalized"]!.values)
         print("LTX VAE \(version), \(name) ×1.05: encode relative L2 \(error)")

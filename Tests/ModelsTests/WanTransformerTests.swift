@@ -49,7 +49,7 @@ import VKQ
     /// The output of a model with one weight changed: main block 1's feed-forward output matrix, one
     /// element + `delta`, or all of it × `scale` (every precision's bound must reject it).
     static func perturbedForward(_ weights: VKQWeights, backend: any Backend, delta: Float = 0, scale: Float = 1) throws -> [Float] {
-        let wrong = PerturbedWeights(base: weights, name: "blocks.1.ffn.2.weight") { var v = $0.map { $0 * scale }; v[17] += delta; return v }
+        let wrong = try PerturbedWeights(base: weights, name: "blocks.1.ffn.2.weight") { var v = $0.map { $0 * scale }; v[17] += delta; return v }
         return try forward(wrong, backend: backend, scales: [1])
     }
 
@@ -87,7 +87,7 @@ import VKQ
         let weights = try ModelFixtures.wan(precision: .f32)
         let r = try #require(Self.reference)
         // 10% more on one context block's output projection.
-        let perturbed = PerturbedWeights(base: weights, name: "vace_blocks.1.after_proj.weight") { $0.map { $0 * 1.1 } }
+        let perturbed = try PerturbedWeights(base: weights, name: "vace_blocks.1.after_proj.weight") { $0.map { $0 * 1.1 } }
         let error = try ErrorMetric.compare(try Self.forward(perturbed, backend: CPUBackend(), scales: [1]), r["noise_pred_scale_1"]!.values).relativeL2
         print("perturbed VACE weight: relative L2 \(error)")
         #expect(error > 100 * Self.f32Bound, "a perturbed VACE weight should be visible: relative L2 \(error)")

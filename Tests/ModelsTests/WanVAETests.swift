@@ -88,7 +88,7 @@ import VKQ
             #expect(encodeError > 1e-2 && decodeError > 1e-2, "\(fault)")
         }
         let name = "decoder.upsamples.3.time_conv.weight"
-        let perturbed = PerturbedWeights(base: weights, name: name) { $0.enumerated().map { $0 == 2 ? $1 + 0.5 : $1 } }  // the tap on the newest frame
+        let perturbed = try PerturbedWeights(base: weights, name: name) { $0.enumerated().map { $0 == 2 ? $1 + 0.5 : $1 } }  // the tap on the newest frame
         let wrong = try WanVAE(weights: perturbed, backend: backend)
         let decodeError = try Self.error(try wrong.decode(latent), "decoded", backend)
         print("Wan VAE with one perturbed \(name) value: decode relative L2 \(decodeError)")

@@ -77,7 +77,7 @@ final class LTXGeneratorTests: XCTestCase {
         // One weight of the STG-skipped layer's self-attention output: it changes every row but the
         // perturbed one, so the STG term shifts.
         let base = try LTXGenerateFixtures.weights("transformer")
-        let perturbed = PerturbedWeights(base: base, name: "transformer_blocks.1.attn1.to_out.0.weight") { v in var v = v; v[3] += 0.05; return v }
+        let perturbed = try PerturbedWeights(base: base, name: "transformer_blocks.1.attn1.to_out.0.weight") { v in var v = v; v[3] += 0.05; return v }
         let e = try errors("cfg_stg", transformerWeights: perturbed)
         print("perturbed model: steps \(e.steps), video \(e.video)")
         XCTAssertGreaterThan(e.steps, Self.stepBound)

@@ -90,7 +90,7 @@ final class LTXVACEGeneratorTests: XCTestCase {
     func testBoundsFailForAPerturbedModelAndTheIntegerFrameRate() throws {
         // One weight of the last context block's output projection: only the hint path changes.
         let base = try LTXGenerateFixtures.weights("transformer", vace: true)
-        let perturbed = PerturbedWeights(base: base, name: "transformer_context_blocks.2.after_proj.weight") { v in var v = v; v[3] += 0.05; return v }
+        let perturbed = try PerturbedWeights(base: base, name: "transformer_context_blocks.2.after_proj.weight") { v in var v = v; v[3] += 0.05; return v }
         let e = try errors("inpaint_ref_stg", transformerWeights: perturbed)
         print("perturbed VACE model: steps \(e.steps), video \(e.video)")
         XCTAssertGreaterThan(e.steps, Self.stepBound)

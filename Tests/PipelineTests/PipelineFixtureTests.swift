@@ -56,7 +56,7 @@ final class PipelineFixtureTests: XCTestCase {
     func testStepBoundFailsForAPerturbedModel() throws {
         let base = try PipelineFixtures.wan(precision: .f32)
         // One weight of the last VACE block's output projection: only the hint path changes.
-        let perturbed = PerturbedWeights(base: base, name: "vace_blocks.1.after_proj.weight") { v in var v = v; v[5] += 0.05; return v }
+        let perturbed = try PerturbedWeights(base: base, name: "vace_blocks.1.after_proj.weight") { v in var v = v; v[5] += 0.05; return v }
         let worst = try worstStepErrors(weights: perturbed)
         print("perturbed model: worst guided \(worst.velocity)")
         XCTAssertGreaterThan(worst.velocity, 1e-5)
@@ -127,7 +127,7 @@ final class PipelineEndToEndTests: XCTestCase {
 
     func testEndToEndBoundFailsForAPerturbedModel() throws {
         let base = try PipelineFixtures.wan(precision: .f32)
-        let perturbed = PerturbedWeights(base: base, name: "blocks.3.ffn.2.weight") { v in var v = v; v[11] += 0.05; return v }
+        let perturbed = try PerturbedWeights(base: base, name: "blocks.3.ffn.2.weight") { v in var v = v; v[11] += 0.05; return v }
         let e = try run(transformerWeights: perturbed)
         XCTAssertGreaterThan(e.latents.relativeL2, 1e-5)
     }

@@ -72,7 +72,7 @@ import VKQ
                       ("t5", "blocks.0.pos_embedding.embedding.weight"), ("t5", "blocks.2.attn.q.weight")])
     func perturbingOneWeightFailsTheBound(model: String, tensor: String) throws {
         let base = try TextFixtures.weights(model, precision: .f32)
-        let perturbed = PerturbedWeights(base: base, name: tensor) { values in
+        let perturbed = try PerturbedWeights(base: base, name: tensor) { values in
             var v = values
             v[3] += 2
             return v

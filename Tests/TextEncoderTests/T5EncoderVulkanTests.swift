@@ -20,7 +20,7 @@ struct T5EncoderVulkanTests {
 
     @Test func perturbedPositionTableFailsTheF16Bound() throws {
         let backend = try VulkanBackend(device: try #require(textTestDevice), activations: .f16)
-        let perturbed = PerturbedWeights(base: try TextFixtures.weights("umt5", precision: .f32), name: "blocks.2.pos_embedding.embedding.weight") {
+        let perturbed = try PerturbedWeights(base: try TextFixtures.weights("umt5", precision: .f32), name: "blocks.2.pos_embedding.embedding.weight") {
             var v = $0
             v[3] += 2
             return v

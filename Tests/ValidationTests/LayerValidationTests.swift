@@ -60,7 +60,7 @@ enum ValidationFixtures {
     static func report(_ weights: VKQWeights, changing name: String? = nil, by change: @escaping @Sendable ([Float]) -> [Float] = { $0 },
                        dump: URL = dumpURL, noiseFloor: Double, bound: Double? = nil) throws -> LayerReport {
         let backend = CPUBackend()
-        let provider: any WeightProvider = name.map { PerturbedWeights(base: weights, name: $0, change: change) } ?? weights
+        let provider: any WeightProvider = try name.map { try PerturbedWeights(base: weights, name: $0, change: change) } ?? weights
         let target = try ValidationTargets.make(family: weights.family, component: weights.file.header.component, weights: provider, backend: backend)
         return try LayerValidation.run(target, dump: try ReferenceDump(url: dump), backend: backend, noiseFloor: noiseFloor, bound: bound)
     }

@@ -408,16 +408,68 @@ def ltx_vae_fix_decoder_noise(model, inputs):
             continue
         def feed(hidden_states, per_channel_scale):
             key = "decoder_noise." + names[id(per_channel_scale)][len("decoder."):]
-            size = tuple(hidden_states.shape[-2:])
-            if key not in inputs:
-                seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1
-                inputs[key] = torch.randn(size, generator=torch.Generator().manual_seed(seed))
-            if tuple(inputs[key].shape) != size:
-                raise DumpError(f"{key}: expected [{size[0]}, {size[1]}], got {list(inputs[key].shape)}")
-            spatial = inputs[key].to(hidden_states.device, hidden_states.dtype)[None]
+            spatial = ltx_decoder_noise_map(key, tuple(hidden_states.shape[-2:]), inputs).to(hidden_states.device, hidden_states.dtype)[None]
             # As the original: [1, H, W] · [C, 1, 1] → [1, C, 1, H, W], added to [B, C, T, H, W].
             return hidden_states + (spatial * per_channel_scale)[None, :, None, ...]
         module._feed_spatial_noise = feed
+
+
+TORCH_RANDN = torch.randn  # the real one: ltx_vae_fix_decoder_noise_diffusers stands in for it during a resnet
+
+
+def ltx_decoder_noise_map(key: str, size: tuple, inputs) -> torch.Tensor:
+    """The fixed map for one injection point: `inputs[key]` when given, otherwise drawn from a generator seeded by
+    the key (so the official and the diffusers layouts of one checkpoint draw the same maps), recorded in `inputs`."""
+    if key not in inputs:
+        seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") >> 1
+        inputs[key] = TORCH_RANDN(size, generator=torch.Generator().manual_seed(seed))
+    if tuple(inputs[key].shape) != size:
+        raise DumpError(f"{key}: expected [{size[0]}, {size[1]}], got {list(inputs[key].shape)}")
+    return inputs[key]
+
+
+def ltx_vae_official_resnet_paths(decoder) -> dict:
+    """diffusers decoder resnet → its official path (up_blocks.{stage}.res_blocks.{j}): the official decoder is one
+    flat list of stages, the mid block's resnets first, then per diffusers up block its upsampler and its resnets
+    (LTX-Video causal_video_autoencoder.py Decoder; the same grouping as ltx_vae_stages)."""
+    paths, stage = {}, -1
+    for block in [decoder.mid_block] + list(decoder.up_blocks):
+        for attr in ("conv_in", "upsamplers", "resnets"):
+            sub = getattr(block, attr, None)
+            if sub is None:
+                continue
+            units = list(sub) if isinstance(sub, torch.nn.ModuleList) else [sub]
+            if attr == "resnets":
+                stage += 1
+                for j, unit in enumerate(units):
+                    paths[id(unit)] = f"up_blocks.{stage}.res_blocks.{j}"
+            else:
+                if attr == "conv_in" and getattr(sub, "per_channel_scale1", None) is not None:
+                    raise DumpError("a diffusers LTX decoder whose width-changing conv_in injects noise: no 0.9.x release has one")
+                stage += len(units)
+    return paths
+
+
+def ltx_vae_fix_decoder_noise_diffusers(decoder, inputs):
+    """diffusers' LTXVideoResnetBlock3d draws the 0.9.1 noise with `torch.randn(H, W)` after conv1 and after conv2
+    (autoencoder_kl_ltx.py; its generator is never passed down from decode). For the duration of each injecting
+    resnet's forward, torch.randn answers those two draws with the fixed maps of the official names
+    `decoder_noise.up_blocks.{s}.res_blocks.{j}.per_channel_scale{1,2}`, as ltx_vae_fix_decoder_noise does for the
+    original code, so both layouts of one checkpoint give one dump."""
+    paths = ltx_vae_official_resnet_paths(decoder)
+    for module in decoder.modules():
+        if getattr(module, "per_channel_scale1", None) is None or id(module) not in paths:
+            continue
+        def forward(*args, _forward=module.forward, _path=paths[id(module)], **kwargs):
+            keys = iter([f"decoder_noise.{_path}.per_channel_scale1", f"decoder_noise.{_path}.per_channel_scale2"])
+            def randn(size, generator=None, device=None, dtype=None):
+                return ltx_decoder_noise_map(next(keys), tuple(size), inputs).to(device, dtype)
+            torch.randn = randn
+            try:
+                return _forward(*args, **kwargs)
+            finally:
+                torch.randn = TORCH_RANDN
+        module.forward = forward
 
 
 def ltx_vae_random(model, size: str, gen):
@@ -479,8 +531,7 @@ def ltx_vae_run(model, inputs, device, dtype):
     elif "latent" in inputs:
         dec = model.decoder
         if any(getattr(c, "decoder_inject_noise", None) or []):
-            raise DumpError("this LTX-Video decoder injects noise (0.9.1) drawn inside diffusers' resnets: a dump of it "
-                            "cannot be reproduced; dump the encoder (input `video`) instead")
+            ltx_vae_fix_decoder_noise_diffusers(dec, inputs)
         rec.output(dec.conv_in, "decoder.conv_in")
         calls = ltx_vae_stages(rec, "decoder", dec, "decoder.up_blocks")
         conv_out = []
