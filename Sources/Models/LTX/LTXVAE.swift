@@ -20,9 +20,6 @@ public final class LTXVAE: VideoAutoencoder {
     public var encodeChunkFrames: Int? = 8
     /// Latent frames per decoder chunk; nil: the whole latent at once.
     public var decodeChunkFrames: Int? = 1
-    /// The largest workspace (elements) of one conv call: a conv computes as many output frames at once as
-    /// fit (at least one). 32 M elements = 128 MB in f32.
-    public var convWorkspaceElements = 32 << 20
 
     let backend: any Backend
     let encoderIn, encoderOut, decoderIn, decoderOut: LTXConv
@@ -112,7 +109,6 @@ public final class LTXVAE: VideoAutoencoder {
             throw TensorError("LTXVAE.encode", "chunk of \(chunk) frames: must be a positive multiple of 8")
         }
         let run = LTXVAERun(backend: b, batch: s[0], tap: tap)
-        run.state.workspaceElements = convWorkspaceElements
         var starts = [0]
         if let chunk = encodeChunkFrames {
             var next = 1
@@ -192,7 +188,6 @@ public final class LTXVAE: VideoAutoencoder {
     func decodeRegion(_ z: Tensor, scaledTimestep: Float?, noise: [String: Tensor]) throws -> Tensor {
         let b = backend, frames = z.shape[2]
         let run = LTXVAERun(backend: b, batch: z.shape[0], scaledTimestep: scaledTimestep, noise: noise, tap: tap)
-        run.state.workspaceElements = convWorkspaceElements
         var out: [Tensor] = []
         var start = 0
         while start < frames {

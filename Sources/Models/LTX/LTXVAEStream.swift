@@ -13,8 +13,6 @@ final class StreamState {
     var pending: [String: Tensor] = [:]
     /// Layers that have seen their first frame (their front padding is done).
     var started: Set<String> = []
-    /// The largest conv workspace (elements) one conv call may need (see `LTXConv`).
-    var workspaceElements = 32 << 20
 }
 
 enum Frames {
@@ -81,39 +79,37 @@ struct LTXConv {
     var outChannels: Int { weight.shape[0] }
     var inChannels: Int { weight.shape[1] }
 
-    /// The output frames this chunk completes (nil: none yet).
+    /// The output frames this chunk completes (nil: none yet). The replicated first and last frames are
+    /// the conv's own temporal padding (read in place, never copied); only frames a later chunk still
+    /// needs are kept, and the whole chunk is one conv call.
     func callAsFunction(_ x: Tensor?, last: Bool, _ state: StreamState, on b: any Backend) throws -> Tensor? {
         let k = weight.shape[2]
-        let options = Conv3DOptions(stride: (stride.t, stride.h, stride.w), padding: (weight.shape[3] / 2, weight.shape[4] / 2))
+        var options = Conv3DOptions(stride: (stride.t, stride.h, stride.w), padding: (weight.shape[3] / 2, weight.shape[4] / 2))
         if k == 1 && stride.t == 1 { return try x.map { try b.conv3d($0, weight, bias: bias, options) } }
-        var frames = state.pending[name]
+        var frames = state.pending[name], front = 0
         if let x {
             if state.started.contains(name) {
                 frames = try Frames.join(frames, x, on: b)
             } else {
                 state.started.insert(name)
-                frames = try b.pad(x, axis: 2, before: causal ? k - 1 : (k - 1) / 2, after: 0, mode: .replicate)   // [B, C, pad + T, H, W]
+                (frames, front) = (x, causal ? k - 1 : (k - 1) / 2)
             }
         }
-        if last, !causal, let f = frames { frames = try b.pad(f, axis: 2, before: 0, after: (k - 1) / 2, mode: .replicate) }
         guard let all = frames else { return nil }
-        let n = all.shape[2]
-        let outputs = n >= k ? (n - k) / stride.t + 1 : 0
-        guard outputs > 0 else {
-            state.pending[name] = all
-            return nil
+        let back = last && !causal ? (k - 1) / 2 : 0
+        // The padded sequence is `front` copies of frame 0, the frames, then `back` copies of the last one.
+        let padded = front + all.shape[2] + back
+        let outputs = padded >= k ? (padded - k) / stride.t + 1 : 0
+        let consumed = outputs * stride.t                       // padded frames no later window starts at
+        if last {
+            state.pending[name] = nil
+        } else if consumed >= front {
+            state.pending[name] = try Frames.take(all, consumed - front ..< all.shape[2], on: b)
+        } else {                                                // fewer frames than the kernel: keep the padding too
+            state.pending[name] = try b.pad(all, axis: 2, before: front - consumed, after: 0, mode: .replicate)
         }
-        state.pending[name] = last ? nil : try Frames.take(all, outputs * stride.t ..< n, on: b)
-        // A few output frames per call: a conv's workspace grows with the frames it computes at once (an
-        // im2col of C·k³ × frames × H'·W'), so the frames per call are held to the state's workspace.
-        let perFrame = weight.shape[1] * weight.shape[2] * weight.shape[3] * weight.shape[4] * (all.shape[3] / stride.h) * (all.shape[4] / stride.w)
-        let group = max(1, min(outputs, state.workspaceElements / max(perFrame, 1)))
-        var parts: [Tensor] = []
-        for first in Swift.stride(from: 0, to: outputs, by: group) {
-            let count = min(group, outputs - first)
-            let window = try Frames.take(all, first * stride.t ..< (first + count - 1) * stride.t + k, on: b)!
-            parts.append(try b.conv3d(window, weight, bias: bias, options))                           // [B, O, count, H', W']
-        }
-        return parts.count == 1 ? parts[0] : try b.concat(parts, axis: 2)                           // [B, O, outputs, H', W']
+        guard outputs > 0 else { return nil }
+        (options.temporalPadding, options.temporalPadMode) = ((front, back), .replicate)
+        return try b.conv3d(all, weight, bias: bias, options)                                  // [B, O, outputs, H', W']
     }
 }
