@@ -1,5 +1,5 @@
-// Direct stride-1 conv3d (implicit GEMM, no column matrix): per work item (two output rows of one
-// or two output frames), the input rows each output row reads are copied for a block of input
+// Direct stride-1 conv3d (implicit GEMM, no column matrix): per work item (a band of 2–8 output rows
+// × a group of output channels), the input rows each output row reads are copied for a block of input
 // channels into a small padded panel (zeros at the borders, so the microkernel has no bounds tests),
 // and register tiles of 16 output channels × 6 consecutive output pixels accumulate over
 // (channel, dt, dy, dx): per k step 2 weight loads, 6 broadcasts of input samples, 12 FMAs into 12
@@ -33,9 +33,29 @@ int vk_conv3d_plan(vk_conv3d *p, int max_level) {
     if (icb < 1) icb = 1;
     if (icb > p->c) icb = p->c;
     p->icb = icb;
-    // Two output rows per item: each weight block is swept over both rows' tiles while in L1 (~5%
-    // faster than one row at the Wan VAE shapes; four rows' accumulators crowd L2).
-    p->band = 2;
+    // Rows per item: each weight block (27 KiB) is swept over the tiles of all the item's rows while
+    // it sits in L1, so narrow rows need more of them — about 64 tile passes per block load (2 rows at
+    // 832 pixels, 4 at 96, 8 at 48 or fewer; measured single-threaded at the LTX-Video decoder's
+    // shapes: 512 channels at 8×12 run at 49 GFLOP/s with 2 rows, 61–69 with 8).
+    const int blocks = round_up(p->o, p->ob) / p->ob, rows = p->t_out * p->h_out;
+    const int tiles = (p->w_out + p->px - 1) / p->px;
+    int band = (64 + tiles - 1) / tiles;
+    if (band > 8) band = 8;
+    if (band < 2) band = 2;
+    if (band > rows) band = rows;
+    p->band = band;
+    // Output-channel groups: for the bands of narrow rows as many as keep the item's accumulators
+    // within 256 KiB of L2 (wide rows keep all channels in one item: 2-row items of the Wan VAE's
+    // 416-pixel rows ran 10% slower split in two), and more when the rows alone give too few items
+    // for the threads (small frames of many channels: ≥ 4 items per thread, each group still ≥ 4
+    // blocks, so that the input panels, packed once per group, stay a small part of its work).
+    const size_t acc_block = (size_t)band * p->ob * p->w_out * sizeof(float);
+    const int fit = (int)((256u << 10) / acc_block) > 1 ? (int)((256u << 10) / acc_block) : 1;
+    const int workers = p->workers > 0 ? p->workers : 1, row_items = (rows + band - 1) / band;
+    int groups = band > 2 ? (blocks + fit - 1) / fit : 1;
+    while (row_items * groups < 4 * workers && blocks / (groups + 1) >= 4) groups++;
+    p->group_blocks = (blocks + groups - 1) / groups;
+    p->groups = (blocks + p->group_blocks - 1) / p->group_blocks;
     return 0;
 }
 
@@ -70,14 +90,14 @@ static void pack(const vk_conv3d *p, const void *w, int kind, float *packed) {
 void vk_conv3d_pack(const vk_conv3d *p, const float *w, float *packed) { pack(p, w, 0, packed); }
 void vk_conv3d_pack_16(const vk_conv3d *p, const uint16_t *w, int bf16, float *packed) { pack(p, w, bf16 ? 2 : 1, packed); }
 
-int vk_conv3d_items(const vk_conv3d *p) { return (p->t_out * p->h_out + p->band - 1) / p->band; }
+int vk_conv3d_items(const vk_conv3d *p) { return (p->t_out * p->h_out + p->band - 1) / p->band * p->groups; }
 
 /// Per-row scratch (an item has `band` of each): the input panel [icb][kt][kh][wp] and the
-/// accumulators [blocks][W'][ob].
+/// accumulators of the item's group [group_blocks][W'][ob].
 static void scratch_layout(const vk_conv3d *p, size_t *panel_floats, size_t *acc_floats) {
     const int wp = p->w_out + p->kw - 1;
     *panel_floats = (size_t)round_up(p->icb * p->kt * p->kh * wp, 16);
-    *acc_floats = (size_t)round_up(p->o, p->ob) * (size_t)p->w_out;
+    *acc_floats = (size_t)p->group_blocks * p->ob * (size_t)p->w_out;
 }
 
 size_t vk_conv3d_scratch_floats(const vk_conv3d *p) {
@@ -192,20 +212,22 @@ void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch) {
     float *panels = scratch, *accs = scratch + (size_t)p->band * panel_floats;
     const size_t plane = (size_t)p->h_out * p->w_out;
     for (int item = i0; item < i1; item++) {
-        // Rows (output frame · H' + output row) [r0, r0 + nr).
-        const int r0 = item * p->band, nr = rows - r0 < p->band ? rows - r0 : p->band;
+        // Rows (output frame · H' + output row) [r0, r0 + nr), output-channel blocks [b0, b1). The groups
+        // of one band are consecutive items, so threads running them at once share its input rows.
+        const int r0 = item / p->groups * p->band, nr = rows - r0 < p->band ? rows - r0 : p->band;
+        const int b0 = item % p->groups * p->group_blocks, b1 = b0 + p->group_blocks < blocks ? b0 + p->group_blocks : blocks;
         for (int c0 = 0; c0 < p->c; c0 += p->icb) {
             const int n = p->c - c0 < p->icb ? p->c - c0 : p->icb;
             for (int r = 0; r < nr; r++)
                 pack_panel(p, (r0 + r) / p->h_out, (r0 + r) % p->h_out, c0, n, wp, panels + r * panel_floats);
             tile_args a = {.n = n, .kt = p->kt, .kh = p->kh, .kw = p->kw, .wp = wp, .first = c0 == 0};
-            for (int b = 0; b < blocks; b++) {
+            for (int b = b0; b < b1; b++) {
                 a.w = p->weights + ((size_t)b * p->c + c0) * taps * ob;
                 for (int r = 0; r < nr; r++)
                     for (int x0 = 0; x0 < p->w_out; x0 += p->px) {
                         const int px = p->w_out - x0 < p->px ? p->w_out - x0 : p->px;
                         a.in = panels + r * panel_floats + x0;
-                        a.acc = accs + r * acc_floats + ((size_t)b * p->w_out + x0) * ob;
+                        a.acc = accs + r * acc_floats + ((size_t)(b - b0) * p->w_out + x0) * ob;
 #if defined(__x86_64__)
                         if (p->level >= vk_level_avx2) {
                             tiles_avx2[px](&a);
@@ -220,8 +242,9 @@ void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch) {
         for (int r = 0; r < nr; r++) {
             const int f = (r0 + r) / p->h_out, y = (r0 + r) % p->h_out;
             const float *acc = accs + r * acc_floats;
-            for (int oc = 0; oc < p->o; oc++) {
-                const float *src = acc + (size_t)(oc / ob) * p->w_out * ob + oc % ob;
+            const int oc1 = b1 * ob < p->o ? b1 * ob : p->o;
+            for (int oc = b0 * ob; oc < oc1; oc++) {
+                const float *src = acc + (size_t)(oc / ob - b0) * p->w_out * ob + oc % ob;
                 float *dst = p->y + ((size_t)oc * p->t_out + f) * plane + (size_t)y * p->w_out;
                 const float bias = p->bias ? p->bias[oc] : 0.0f;
                 for (int x = 0; x < p->w_out; x++) dst[x] = src[(size_t)x * ob] + bias;

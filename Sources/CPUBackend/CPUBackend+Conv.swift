@@ -18,7 +18,7 @@ extension CPUBackend {
     }
 
     /// Stride 1 on the direct kernel of CKernels (conv3d.c): no column matrix, the weights packed once
-    /// per call into register-tile order, work items (two output rows) claimed one at a time by one
+    /// per call into register-tile order, work items (a band of output rows × a group of output channels) claimed one at a time by one
     /// worker per core, each with a scratch of its own (input panels and rows of accumulators).
     private func conv3dDirect(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
@@ -37,6 +37,7 @@ extension CPUBackend {
         (p.pad_h, p.pad_w, p.pad_before) = (Int32(o.padding.h), Int32(o.padding.w), Int32(o.temporalPadding.before))
         p.replicate = o.temporalPadMode == .replicate ? 1 : 0
         (p.t_out, p.h_out, p.w_out) = (Int32(outShape[2]), Int32(outShape[3]), Int32(outShape[4]))
+        p.workers = Int32(ProcessInfo.processInfo.activeProcessorCount)
         guard vk_conv3d_plan(&p, Self.convLevelCap) == 0 else { throw TensorError("conv3d", "x \(x.shape) with weight \(weight.shape), \(o)") }
         let packed = HostBuffer(count: vk_conv3d_packed_floats(&p), pool: pool)
         // f16 / bf16 kernels are packed from their stored bits: no f32 copy of the model's convs stays resident.

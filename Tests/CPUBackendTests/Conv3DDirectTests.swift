@@ -17,6 +17,10 @@ import Testing
         let input: [Int]   // [C, T, H, W]
         let kernel: [Int]  // [O, C, kT, kH, kW]
         let padding: (h: Int, w: Int), temporal: (Int, Int), replicate: Bool
+        /// The thread count the plan splits the work for (more threads: output-channel groups sooner).
+        var workers = 1
+        /// The output-channel groups the plan must choose (nil: not checked).
+        var groups: Int32? = nil
         var description: String { label }
     }
 
@@ -29,6 +33,10 @@ import Testing
              padding: (0, 0), temporal: (0, 0), replicate: false),
         Case(label: "(3,1,1) time conv, 24 → 48 channels, width 11", input: [24, 3, 2, 11], kernel: [48, 24, 3, 1, 1],
              padding: (0, 0), temporal: (2, 0), replicate: false),
+        // Narrow rows of many channels split for 4 threads: bands of 8 rows × 2 output-channel groups of 5 and 4
+        // blocks, the last block half full.
+        Case(label: "causal 3×3×3, 24 → 136 channels, width 7, 2 channel groups", input: [24, 3, 4, 7], kernel: [136, 24, 3, 3, 3],
+             padding: (1, 1), temporal: (2, 0), replicate: false, workers: 4, groups: 2),
     ]
 
     static func reference(_ c: Case, _ x: [Float], _ w: [Float], _ bias: [Float]?, batch: Int = 1) -> (values: [Double], shape: [Int]) {
@@ -45,8 +53,10 @@ import Testing
         (p.o, p.kt, p.kh, p.kw) = (Int32(c.kernel[0]), Int32(c.kernel[2]), Int32(c.kernel[3]), Int32(c.kernel[4]))
         (p.pad_h, p.pad_w, p.pad_before, p.replicate) = (Int32(c.padding.h), Int32(c.padding.w), Int32(c.temporal.0), c.replicate ? 1 : 0)
         (p.t_out, p.h_out, p.w_out) = (Int32(expected.shape[2]), Int32(expected.shape[3]), Int32(expected.shape[4]))
+        p.workers = Int32(c.workers)
         #expect(vk_conv3d_plan(&p, level) == 0)
         #expect(p.level == level)
+        if let groups = c.groups { #expect(p.groups == groups && p.band == 8, "\(c): band \(p.band), \(p.groups) groups") }
         var packed = [Float](repeating: .nan, count: vk_conv3d_packed_floats(&p))
         var out = [Float](repeating: .nan, count: expected.values.count)
         var scratch = [Float](repeating: .nan, count: vk_conv3d_scratch_floats(&p))

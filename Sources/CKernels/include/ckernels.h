@@ -193,9 +193,10 @@ void vk_im2col_frame(const float *src, size_t channel_stride, int H, int W, int 
 // MARK: - conv3d, direct (stride 1, dilation 1)
 
 /// One stride-1 conv3d of one batch item, computed without a column matrix (see conv3d.c). Fill the
-/// sizes and pointers, call vk_conv3d_plan (it picks the level, the tile and the channel block), pack
-/// the weights once with vk_conv3d_pack, then run items [i0, i1) — items (`band` consecutive rows
-/// of the T'·H' output rows) write disjoint parts of y and may run on several threads, each with its own scratch.
+/// sizes and pointers, call vk_conv3d_plan (it picks the level, the tile, the channel block and the work
+/// split), pack the weights once with vk_conv3d_pack, then run items [i0, i1) — items (`band` consecutive
+/// rows of the T'·H' output rows × one group of output channels) write disjoint parts of y and may run on
+/// several threads, each with its own scratch.
 typedef struct {
     const float *x;        // input [C][T][H][W]
     const float *weights;  // packed by vk_conv3d_pack (vk_conv3d_packed_floats floats)
@@ -207,11 +208,14 @@ typedef struct {
     int32_t pad_before;    // output frame f reads padded frames f … f + kT − 1, padded frame p = input frame p − pad_before
     int32_t replicate;     // frames outside [0, T): 1 repeats the nearest end, 0 reads zeros
     int32_t t_out, h_out, w_out;
+    int32_t workers;       // threads that will run the items (a hint for the work split; ≤ 0 reads as 1)
     // Set by vk_conv3d_plan.
     int32_t level;         // vk_level_portable or vk_level_avx2
     int32_t ob, px;        // register tile: ob = 16 output channels × px = 6 pixels of a row
     int32_t icb;           // input channels per block
     int32_t band;          // output rows per work item
+    int32_t group_blocks;  // output-channel blocks (of ob) per work item
+    int32_t groups;        // ⌈⌈O/ob⌉ / group_blocks⌉ output-channel groups; an item is (band of rows, group)
 } vk_conv3d;
 
 /// Picks the level (≤ max_level), the tile and the channel block. Returns 0, or -1 for sizes that do not fit.
@@ -222,7 +226,7 @@ size_t vk_conv3d_packed_floats(const vk_conv3d *p);
 void vk_conv3d_pack(const vk_conv3d *p, const float *w, float *packed);
 /// The same from f16 (bf16 = 0) or bf16 (bf16 = 1) bit patterns, widened exactly.
 void vk_conv3d_pack_16(const vk_conv3d *p, const uint16_t *w, int bf16, float *packed);
-/// Work items: ⌈T' · H' / band⌉.
+/// Work items: ⌈T' · H' / band⌉ · groups.
 int vk_conv3d_items(const vk_conv3d *p);
 /// Floats of one thread's scratch.
 size_t vk_conv3d_scratch_floats(const vk_conv3d *p);
