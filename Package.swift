@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "VulkanBackendTests", dependencies: ["VulkanBackend", "BackendConformance", "CPUBackend"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VKQ", "Checkpoints", "Media", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints", "Media", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints", "TestSupport"]),
         // Runs the built `vacekit` binary: the command lines scripts rely on, and their errors.
         .testTarget(name: "TextEncoderTests", dependencies: ["Models", "TextTokenizers", "CPUBackend", "VulkanBackend", "VKQ", "Checkpoints", "TestSupport"]),

@@ -2,6 +2,8 @@ import Checkpoints
 import Foundation
 import Tensors
 import VKQ
+import VulkanBackend
+import XCTest
 
 /// The fixture files of the pipeline tests.
 enum PipelineFixtures {
@@ -12,6 +14,18 @@ enum PipelineFixtures {
         return dir
     }()
     private static let lock = NSLock()
+
+    /// The Vulkan device of the end-to-end runs (lavapipe in CI), opened once; without one the test is skipped,
+    /// or fails when `VACEKIT_REQUIRE_VULKAN=1` (.ci/run).
+    static func vulkanDevice() throws -> VulkanDevice {
+        switch device {
+        case .success(let device): return device
+        case .failure(let error):
+            if ProcessInfo.processInfo.environment["VACEKIT_REQUIRE_VULKAN"] == "1" { throw error }
+            throw XCTSkip("no Vulkan device (install mesa-vulkan-drivers for lavapipe): \(error)")
+        }
+    }
+    private static let device = Result { try VulkanDevice() }
 
     /// The tiny Wan VAE fixture (official .pth) converted to f32 (cached per test run).
     static func wanVAE() throws -> VKQWeights {
