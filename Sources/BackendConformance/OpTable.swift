@@ -112,9 +112,10 @@ public enum OpTable {
         modulatedNormCase([2, 7, 24], scale: [2, 7, 1], shift: [2, 7, 24], "a scale per row"),
         modulatedNormCase([4, 1], scale: [4, 1], shift: [1], "rows of 1"),
         modulatedNormCase([2, 3, 4, 9], scale: [2, 1, 4, 9], shift: [1, 3, 1, 9], "broadcast over two runs of dims"),
-    ] + [ChannelNorm.groupNorm(groups: 3), .wanRMS, .pixel].map { kind in
-        OpCase(name: "channelNorm \(kind) [2,6,3,5,7]", kind: .math, shape: [2, 6, 3, 5, 7]) { backend, random in
-            let shape = [2, 6, 3, 5, 7], spatial = 105
+    ] + ([ChannelNorm.groupNorm(groups: 3), .wanRMS, .pixel].map { ($0, [2, 6, 3, 5, 7]) }
+         + [ChannelNorm.wanRMS, .pixel].map { ($0, [2, 6, 3, 9, 11]) }).map { kind, shape in   // 297 positions: more than one block of 256
+        OpCase(name: "channelNorm \(kind) \(shape)", kind: .math, shape: shape) { backend, random in
+            let spatial = shape[2] * shape[3] * shape[4]
             let x = random.values(shape.reduce(1, *), scale: 2), w = random.values(6), b = random.values(6)
             let useBias = kind != .pixel
             let out = try backend.channelNorm(kind, try backend.tensor(x, Shape(shape)), weight: try backend.tensor(w, [6]),

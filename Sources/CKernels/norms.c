@@ -262,3 +262,56 @@ void vk_layer_norm_modulate_row_f32(const float *x, float *y, size_t n, const fl
 #endif
     normalize_modulate_portable(x, y, n, guess, delta, inverse, scale, scale_step, shift, shift_step);
 }
+
+// MARK: - statistics over channels ([C][spatial] planes: PixelNorm, Wan's RMS_norm)
+
+enum { CHANNEL_BLOCK = 256 };
+
+/// Σ over channels of x² for CHANNEL_BLOCK-or-fewer consecutive positions, in f64 (as the reference's
+/// f64 sum): each channel's run is contiguous, so the sum is vectorised across positions and every
+/// plane is read in order, where a per-position loop strides by the plane size.
+static inline __attribute__((always_inline)) void channel_squares(const float *x, int channels, size_t spatial, int n, double *acc) {
+    for (int j = 0; j < n; j++) acc[j] = 0;
+    for (int c = 0; c < channels; c++) {
+        const float *row = x + (size_t)c * spatial;
+        for (int j = 0; j < n; j++) acc[j] += (double)row[j] * (double)row[j];
+    }
+}
+static inline __attribute__((always_inline)) void channel_scale(const float *x, float *y, int channels, size_t spatial, int n,
+                                                                const float *inverse, const float *weight, const float *bias) {
+    for (int c = 0; c < channels; c++) {
+        const float *row = x + (size_t)c * spatial;
+        float *out = y + (size_t)c * spatial;
+        const float w = weight ? weight[c] : 1.0f, b = bias ? bias[c] : 0.0f;
+        for (int j = 0; j < n; j++) out[j] = row[j] * inverse[j] * w + b;
+    }
+}
+#if defined(__x86_64__)
+VK_AVX2 static void vk_channel_squares_avx2(const float *x, int channels, size_t spatial, int n, double *acc) {
+    channel_squares(x, channels, spatial, n, acc);
+}
+#endif
+static void channel_norm_block(const float *x, float *y, int channels, size_t spatial, int n, const float *weight,
+                               const float *bias, float eps, int kind, int avx2) {
+    double acc[CHANNEL_BLOCK];
+    float inverse[CHANNEL_BLOCK];
+#if defined(__x86_64__)
+    if (avx2) vk_channel_squares_avx2(x, channels, spatial, n, acc);
+    else channel_squares(x, channels, spatial, n, acc);
+#else
+    (void)avx2;
+    channel_squares(x, channels, spatial, n, acc);
+#endif
+    for (int j = 0; j < n; j++)
+        inverse[j] = kind == 0 ? (float)(1.0 / sqrt(acc[j] / channels + (double)eps))
+                               : (float)(sqrt((double)channels) / fmax(sqrt(acc[j]), 1e-12));
+    channel_scale(x, y, channels, spatial, n, inverse, weight, bias);
+}
+
+void vk_channel_norm_f32(const float *x, float *y, int channels, size_t spatial, size_t p0, size_t p1, const float *weight,
+                         const float *bias, float eps, int kind, int level) {
+    for (size_t p = p0; p < p1; p += CHANNEL_BLOCK) {
+        const int n = p1 - p < CHANNEL_BLOCK ? (int)(p1 - p) : CHANNEL_BLOCK;
+        channel_norm_block(x + p, y + p, channels, spatial, n, weight, bias, eps, kind, level >= vk_level_avx2);
+    }
+}

@@ -98,19 +98,16 @@ extension CPUBackend {
                 }
             }
         case .wanRMS, .pixel:
-            // Statistics over the channel dim at each position.
-            parallelRanges(batches * spatial, minChunk: 64) { items in
+            // Statistics over the channel dim at each position: blocks of consecutive positions of one batch item.
+            let blocks = (spatial + 255) / 256, level = Self.vectorLevel, kindCode: Int32 = kind == .pixel ? 0 : 1
+            let x = SharedPointer(UnsafeMutablePointer(mutating: input.baseAddress!))
+            let wp = w.map { SharedPointer(UnsafeMutablePointer(mutating: $0.baseAddress!)) }, bp = b.map { SharedPointer(UnsafeMutablePointer(mutating: $0.baseAddress!)) }
+            parallelRanges(batches * blocks) { items in
                 for item in items {
-                    let (batch, position) = (item / spatial, item % spatial)
-                    let base = batch * channels * spatial + position
-                    var square = 0.0
-                    for c in 0 ..< channels { let v = Double(input[base + c * spatial]); square += v * v }
-                    let inverse: Float = kind == .pixel
-                        ? Float(1 / (square / Double(channels) + Double(eps)).squareRoot())
-                        : Float(Double(channels).squareRoot() / max(square.squareRoot(), 1e-12))
-                    for c in 0 ..< channels {
-                        o[base + c * spatial] = input[base + c * spatial] * inverse * (w?[c] ?? 1) + (b?[c] ?? 0)
-                    }
+                    let (batch, block) = (item / blocks, item % blocks)
+                    let base = batch * channels * spatial
+                    vk_channel_norm_f32(x.pointer + base, o.pointer + base, Int32(channels), spatial, block * 256, min(spatial, (block + 1) * 256),
+                                        wp?.pointer, bp?.pointer, eps, kindCode, level)
                 }
             }
         }

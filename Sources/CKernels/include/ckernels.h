@@ -146,6 +146,11 @@ void vk_layer_norm_rows_f32(const float *x, float *y, size_t rows, size_t n, con
                             const float *bias, float eps, int level);
 void vk_rms_norm_rows_f32(const float *x, float *y, size_t rows, size_t n, const float *weight, float eps,
                           int level);
+/// Normalisation over the channels of one batch item x [channels][spatial], for positions [p0, p1):
+/// kind 0 PixelNorm y = x / √(mean_c x² + eps), kind 1 Wan's RMS_norm y = x · √C / max(‖x‖_c, 1e-12);
+/// then y · weight[c] + bias[c] (either may be NULL). Sums in f64.
+void vk_channel_norm_f32(const float *x, float *y, int channels, size_t spatial, size_t p0, size_t p1, const float *weight,
+                         const float *bias, float eps, int kind, int level);
 /// One row of n: LayerNorm without affine (as vk_layer_norm_rows_f32), then the adaLN modulation
 /// y = norm · (1 + scale) + shift, each of scale and shift walked with step 1 or broadcast (step 0).
 /// One pass over the row's output: the statistics, then the modulated write.
