@@ -68,11 +68,13 @@ validate-fixtures:
 	VACEKIT_LTX_VIDEO=$(LTX_VIDEO) VACEKIT_VACE=$(VACE) python3 converters/reference/make_validate_fixtures.py
 
 # The long fuzz run of the readers (safetensors, sharded index, .pth, GGUF, .vkq): 1 000 000 mutated inputs each;
-# the media readers (PNG, JPEG, mp4 through FFmpeg) 10 000 each.
+# the media readers (PNG, JPEG, mp4 through FFmpeg) 10 000 each. Every input is written to a file and opened,
+# so the files go to FUZZ_TMPDIR (tmpfs: 10x faster than a disk here).
+FUZZ_TMPDIR ?= $(if $(wildcard /dev/shm),/dev/shm,/tmp)
 .PHONY: fuzz
 fuzz:
 	$(SWIFT) build --build-tests -c release -Xswiftc -enable-testing
-	VACEKIT_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build -c release -Xswiftc -enable-testing --filter "ReaderFuzzTests|MediaFuzzTests"
+	TMPDIR=$(FUZZ_TMPDIR) VACEKIT_FUZZ_ITERATIONS=1000000 $(SWIFT) test --skip-build -c release -Xswiftc -enable-testing --filter "ReaderFuzzTests|MediaFuzzTests"
 
 # The LTX generation fixtures (Tests/Fixtures/ltx_generate) from the original LTX-Video 0.9.1 and VACE pipelines
 # (LTX_VIDEO = a checkout at tag ltx-video-0.9.1, VACE = an ali-vilab/VACE checkout).
