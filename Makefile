@@ -67,9 +67,10 @@ validate-fixtures:
 	python3 converters/reference/dump_reference.py Tests/Fixtures/wan_vace/official/diffusion_pytorch_model.safetensors --random-inputs 2x4x6 --seed 0 --output Tests/Fixtures/validate/wan_vace_dump.safetensors
 	VACEKIT_LTX_VIDEO=$(LTX_VIDEO) VACEKIT_VACE=$(VACE) python3 converters/reference/make_validate_fixtures.py
 
-# The long fuzz run of the readers (safetensors, sharded index, .pth, GGUF, .vkq): 1 000 000 mutated inputs each;
-# the media readers (PNG, JPEG, mp4 through FFmpeg) 10 000 each. Every input is written to a file and opened,
-# so the files go to FUZZ_TMPDIR (tmpfs: 10x faster than a disk here).
+# The long fuzz run of the readers (safetensors, sharded index, .pth, GGUF, the .vkq header and whole file, and the
+# media readers: PNG, JPEG, mp4 through FFmpeg): 1 000 000 mutated inputs each (about 1.5 hours on 2 cores, most of
+# it FFmpeg). Every input is written to a file and opened, so the files go to FUZZ_TMPDIR (tmpfs: 10x faster than a
+# disk here).
 FUZZ_TMPDIR ?= $(if $(wildcard /dev/shm),/dev/shm,/tmp)
 .PHONY: fuzz
 fuzz:

@@ -106,13 +106,13 @@ import VKQ
             for k in 0 ..< 8 { out[16 + k] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(k))) }
             return out
         }
-        try fuzz("vkq header", seed: seed, region: json, fileName: "f.vkq", seedValue: 5, fix: rechecksum, iterations: Self.iterations / 2,
+        try fuzz("vkq header", seed: seed, region: json, fileName: "f.vkq", seedValue: 5, fix: rechecksum,
                  named: Self.ownError) { url in
             let file = try VKQFile(url: url)
             for t in file.tensors { _ = try file.floats(t.name) }
         }
         // And whole-file mutations (checksums as they are): open or verify refuses every changed file.
-        try fuzz("vkq file", seed: seed, fileName: "g.vkq", seedValue: 6, iterations: Self.iterations / 2, mustRefuseChanges: true,
+        try fuzz("vkq file", seed: seed, fileName: "g.vkq", seedValue: 6, mustRefuseChanges: true,
                  named: Self.ownError) { url in
             let file = try VKQFile(url: url)
             try file.verify()
