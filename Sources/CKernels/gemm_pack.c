@@ -51,10 +51,51 @@ void vk_pack_s8_k1(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, i
 }
 
 /// s16 [kcp/2][NR][2]: k pairs of one column side by side, for vpmaddwd (AVX2 W8A8).
+#if defined(__x86_64__)
+#include <immintrin.h>
+/// 16 k values (8 pairs) of 8 rows: each row's 16 int8 widened to 8 dwords (a dword = one k pair), the 8 × 8
+/// dwords transposed so that pair p of the 8 rows lands contiguously at out + p · stride (int16 units).
+__attribute__((target("avx2"))) static inline void pack_8rows_16k(const int8_t *q, size_t row_stride, int16_t *out, size_t stride) {
+    __m256 a[8], t[8], u[8];
+    for (int r = 0; r < 8; r++)
+        a[r] = _mm256_castsi256_ps(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + (size_t)r * row_stride))));
+    for (int r = 0; r < 8; r += 2) {
+        t[r] = _mm256_unpacklo_ps(a[r], a[r + 1]);
+        t[r + 1] = _mm256_unpackhi_ps(a[r], a[r + 1]);
+    }
+    for (int h = 0; h < 8; h += 4) {
+        u[h] = _mm256_shuffle_ps(t[h], t[h + 2], 0x44);
+        u[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], 0xEE);
+        u[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0x44);
+        u[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0xEE);
+    }
+    for (int p = 0; p < 4; p++) {
+        _mm256_storeu_ps((float *)(out + (size_t)p * stride), _mm256_permute2f128_ps(u[p], u[p + 4], 0x20));
+        _mm256_storeu_ps((float *)(out + (size_t)(p + 4) * stride), _mm256_permute2f128_ps(u[p], u[p + 4], 0x31));
+    }
+}
+
+/// The full part of a block (NR = 16 rows, all present): 16 k at a time, 8 rows per transpose.
+__attribute__((target("avx2"))) static int pack_s16_k2_avx2(const int8_t *q, size_t row_stride, int kc, int16_t *panel) {
+    int i = 0;
+    for (; i + 16 <= kc; i += 16) {
+        int16_t *out = panel + (size_t)(i >> 1) * 32;
+        pack_8rows_16k(q + i, row_stride, out, 32);
+        pack_8rows_16k(q + 8 * row_stride + i, row_stride, out + 16, 32);
+    }
+    return i;
+}
+#endif
+
 void vk_pack_s16_k2(const vk_weight *w, int n0, int nr, int NR, int k0, int kc, int kcp, int16_t *panel) {
+    int done = 0;  // k values already packed for every row
+#if defined(__x86_64__)
+    // Reached only at the AVX2 level (gemm_driver.c): the whole 16-row blocks vectorised, 16 k at a time.
+    if (NR == 16 && nr == 16) done = pack_s16_k2_avx2((const int8_t *)w->data + (size_t)n0 * w->k + k0, (size_t)w->k, kc, panel);
+#endif
     for (int j = 0; j < NR; j++) {
         const int8_t *q = (const int8_t *)w->data + (size_t)(n0 + j) * w->k + k0;
-        for (int i = 0; i < kcp; i++)
+        for (int i = done; i < kcp; i++)
             panel[(size_t)(i >> 1) * NR * 2 + j * 2 + (i & 1)] = j < nr && i < kc ? q[i] : 0;
     }
 }
