@@ -58,6 +58,17 @@ public enum BackendChoice {
     }
 }
 
+/// How a backend meets q8 weights: with int8 activations (W8A8: the automatic mode on CPUs with AVX-512
+/// VNNI and on GPUs with an accelerated int8 dot product) or with 16-bit ones (W8A16). W8A8 roughly doubles
+/// a q8 error figure, so reports and bounds that judge q8 results need to know which ran.
+public enum Q8Arithmetic {
+    public static func int8Activations(_ backend: any Backend) -> Bool {
+        if let cpu = backend as? CPUBackend { return cpu.q8Mode == .w8a8 }
+        if let vulkan = backend as? VulkanBackend { return vulkan.q8Kernel(vulkan.q8Mode) == .integerDotProduct }
+        return false
+    }
+}
+
 public struct RuntimeError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

@@ -3,6 +3,7 @@ import Benchmarks
 import CPUBackend
 import Foundation
 import Models
+import Runtime
 import Tensors
 import VKQ
 import VulkanBackend
@@ -56,9 +57,7 @@ struct BenchOpsCommand: ParsableCommand {
         for (q8Backend, label) in q8Backends {
             rows += try OpsBenchmark(backend: q8Backend, quick: quick, runs: runs, gpuSizes: gpuSizes).rows(dtypes: [.q8(group: 0), .q8(group: 32)], q8Label: label, linearOnly: true)
         }
-        var automatic = ""
-        if let cpu = backend as? CPUBackend { automatic = cpu.q8Mode == .w8a8 ? "q8a8" : "q8a16" }
-        if let vulkan = backend as? VulkanBackend { automatic = vulkan.q8Kernel(vulkan.q8Mode) == .integerDotProduct ? "q8a8" : "q8a16" }
+        let automatic = Q8Arithmetic.int8Activations(backend) ? "q8a8" : "q8a16"
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import Models
+import Runtime
 import Tensors
 import Validation
 import VKQ
@@ -58,7 +59,9 @@ struct ValidateCommand: ParsableCommand {
                                                 backend: backend, residency: residency)
         let precision = Self.coarsestPrecision(header.tensors.map(\.dtype))
         let report = try LayerValidation.run(target, dump: dump, backend: backend,
-                                             noiseFloor: LayerReport.noiseFloor(weights: precision, activations: dtype), bound: bound)
+                                             noiseFloor: LayerReport.noiseFloor(weights: precision, activations: dtype,
+                                                                                    int8Activations: Q8Arithmetic.int8Activations(backend)),
+                                             bound: bound)
         if json {
             print(report.json())
         } else {
