@@ -1,10 +1,11 @@
 """PyTorch side of scripts/bench-ltx-generate (BENCHMARKS.md): diffusers' LTXPipeline on random weights, T2V from
-given text embeddings (no T5 run), float32 on the CPU; the per-stage times and the peak RSS as one JSON line.
+given text embeddings (no T5 run), on the CPU in float32 or (`--dtype bfloat16`, every component, as diffusers'
+LTX-Video examples load it; PyTorch's fastest dtype on CPUs with AVX512_BF16) bfloat16; the per-stage times and the peak RSS as one JSON line.
 
     python converters/reference/bench_ltx_generate.py text OUT.safetensors [--width 4096]
         random context / negative_context [1,128,W] with masks (as `vacekit generate --text-embeddings` takes them)
     python converters/reference/bench_ltx_generate.py run --vae VAE_DIR --text TEXT.safetensors [--transformer DIR]
-        [--frames 25 --height 256 --width 384 --steps 4 --guidance 3]
+        [--frames 25 --height 256 --width 384 --steps 4 --guidance 3] [--dtype float32|bfloat16]
         without --transformer: diffusers' LTXVideoTransformer3DModel() with its defaults (the 2B config), random
 
 Stages: "load" (building / reading the models), "denoise" (the steps, from the pipeline's callback), "decode"
@@ -33,18 +34,19 @@ def text(args):
 def run(args):
     from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, LTXVideoTransformer3DModel
     torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
     start = time.perf_counter()
     if args.transformer:
-        transformer = LTXVideoTransformer3DModel.from_pretrained(args.transformer, torch_dtype=torch.float32).eval()
+        transformer = LTXVideoTransformer3DModel.from_pretrained(args.transformer, torch_dtype=dtype).eval()
     else:
         torch.manual_seed(0)
-        transformer = LTXVideoTransformer3DModel().eval()
-    vae = AutoencoderKLLTXVideo.from_pretrained(args.vae, torch_dtype=torch.float32).eval()
+        transformer = LTXVideoTransformer3DModel().to(dtype).eval()
+    vae = AutoencoderKLLTXVideo.from_pretrained(args.vae, torch_dtype=dtype).eval()
     # LTX-Video's RectifiedFlowScheduler (SD3 shift, terminal 0.1) in diffusers' naming, as diffusers' LTX-Video configs set it.
     scheduler = FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True, base_shift=0.95, max_shift=2.05,
                                                 base_image_seq_len=1024, max_image_seq_len=4096, shift_terminal=0.1)
     pipe = LTXPipeline(scheduler=scheduler, vae=vae, text_encoder=None, tokenizer=None, transformer=transformer)
-    t = load_file(args.text)
+    t = {name: value.to(dtype) for name, value in load_file(args.text).items()}
     load = time.perf_counter() - start
     marks = []
 
@@ -61,7 +63,7 @@ def run(args):
                      callback_on_step_end=callback, return_dict=False)[0]
     end = time.perf_counter()
     denoise = marks[-1] - start
-    print(json.dumps({"impl": "diffusers LTXPipeline", "dtype": "float32", "threads": args.threads, "frames": args.frames,
+    print(json.dumps({"impl": "diffusers LTXPipeline", "dtype": args.dtype, "threads": args.threads, "frames": args.frames,
                       "height": args.height, "width": args.width, "steps": args.steps, "guidance": args.guidance,
                       "output": list(video.shape), "stages": {"load": load, "denoise": denoise, "decode": end - marks[-1]},
                       "seconds_per_step": denoise / args.steps, "total_seconds": load + (end - start),
@@ -85,6 +87,7 @@ def main():
     r.add_argument("--steps", type=int, default=4)
     r.add_argument("--guidance", type=float, default=3.0)
     r.add_argument("--threads", type=int, default=2)
+    r.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     args = ap.parse_args()
     text(args) if args.what == "text" else run(args)
 

@@ -46,6 +46,13 @@ final class BlockWeights<Weights> {
         return try body(try load())
     }
 
+    /// A resident block gives its pages back when its model is released: the provider's memory map
+    /// outlives the model (the caller holds the file), and without this the next stage of a run (the
+    /// VAE decode after the transformer) would still count every mapped weight page it had touched.
+    deinit {
+        if kept != nil { evict() }
+    }
+
     private func evict() {
         for prefix in prefixes { provider.evict(prefix: prefix) }
     }
