@@ -17,7 +17,8 @@ extension CPUBackend {
         if let matmul = stored.matmul {
             let biasValues = try bias.map { try values($0, "linear") }
             gemmLock.withLock {
-                matmul.apply(x: input.baseAddress!, m: m, bias: biasValues?.baseAddress, out: buffer.pointer, mode: q8Mode, workspace: workspace)
+                matmul.apply(x: input.baseAddress!, m: m, bias: biasValues?.baseAddress, out: buffer.pointer,
+                             mode: stored.data.q8Activations == .sixteenBit ? .w8a16 : q8Mode, workspace: workspace)
             }
             return out
         }

@@ -22,6 +22,15 @@ public struct Tensor: Sendable {
 /// Weight bytes as stored in a .vkq file, handed to `Backend.weight`. `owner` keeps the memory alive
 /// (the memory map or a decompressed buffer); backends may use the bytes in place as long as they
 /// hold the owner.
+/// How a linear meets a q8 weight's input: as the backend chooses (int8 activations, W8A8, where the
+/// hardware makes them pay; 16-bit elsewhere), or always at 16 bits (W8A16), for a model whose
+/// activations int8 rounding hurts: T5's outlier channels (LLM.int8(), Dettmers et al. 2022) make
+/// per-row int8 rounding cost the encoders 4.4-4.8e-2 relative L2 on the fixtures, against 2.8-3.2e-2.
+public enum Q8Activations: Sendable {
+    case backendChoice
+    case sixteenBit
+}
+
 public struct WeightData: @unchecked Sendable {
     public var name: String
     public var shape: Shape
@@ -30,6 +39,8 @@ public struct WeightData: @unchecked Sendable {
     /// q8 only: f16 scales `[rows, columns / group]` (group 0: one per row).
     public var scales: UnsafeRawBufferPointer?
     public var owner: AnyObject?
+    /// q8 only: the activations a linear meets this weight with.
+    public var q8Activations: Q8Activations = .backendChoice
 
     public init(name: String, shape: Shape, dtype: DType, data: UnsafeRawBufferPointer, scales: UnsafeRawBufferPointer? = nil, owner: AnyObject?) {
         self.name = name

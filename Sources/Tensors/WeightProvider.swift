@@ -33,3 +33,21 @@ extension WeightProvider {
         try backend.weight(weightData(name))
     }
 }
+
+/// `base` with every q8 weight marked to meet 16-bit activations (`Q8Activations.sixteenBit`).
+public struct SixteenBitActivations: WeightProvider {
+    public let base: any WeightProvider
+
+    public init(_ base: any WeightProvider) { self.base = base }
+
+    public var family: String { base.family }
+    public var configJSON: Data { base.configJSON }
+    public func contains(_ name: String) -> Bool { base.contains(name) }
+    public func evict(prefix: String) { base.evict(prefix: prefix) }
+
+    public func weightData(_ name: String) throws -> WeightData {
+        var data = try base.weightData(name)
+        data.q8Activations = .sixteenBit
+        return data
+    }
+}

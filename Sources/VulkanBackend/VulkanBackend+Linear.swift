@@ -67,13 +67,15 @@ extension VulkanBackend {
         try linear(x, weight, bias: bias, q8Mode: q8Mode)
     }
 
-    /// `linear` under a given q8 mode (tests and the benchmark run both q8 kernels on one backend).
-    public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor?, q8Mode: Q8Mode) throws -> Tensor {
+    /// `linear` under a given q8 mode (tests and the benchmark run both q8 kernels on one backend); a
+    /// weight marked `Q8Activations.sixteenBit` always meets 16-bit activations.
+    public func linear(_ x: Tensor, _ weight: Tensor, bias: Tensor?, q8Mode requested: Q8Mode) throws -> Tensor {
         let outShape = try OpShapes.linear(x: x.shape, weight: weight.shape, bias: bias?.shape)
         let k = weight.shape[1], n = weight.shape[0], m = x.count / max(k, 1)
         return try lock.withLock {
             let input = try operand(x, "linear")
             let w = WeightOperand(weight, try storage(weight, "linear"))
+            let q8Mode = w.storage.q8Activations == .sixteenBit ? .w8a16 : requested
             let biasStorage = try bias.map { try operand($0, "linear") }
             let (out, output) = try makeActivation(outShape)
             guard m > 0, n > 0 else { return out }

@@ -255,7 +255,7 @@ public final class VulkanBackend: Backend, @unchecked Sendable {
                 scales = region
             }
             let storage = VulkanTensorStorage(pool: pool, region: region, byteCount: data.data.count, dtype: data.dtype, isWeight: true, scales: scales,
-                                              scaleByteCount: scaleBytes, storedShape: data.shape)
+                                              scaleByteCount: scaleBytes, storedShape: data.shape, q8Activations: data.q8Activations)
             if memory == .staged, decodesOperandAtUpload(data) {
                 // Reading a device-local weight back to decode it later would stall the queue mid-pass.
                 _ = try storage.operandView {

@@ -20,12 +20,14 @@ final class VulkanTensorStorage: TensorStorage, @unchecked Sendable {
     /// Weights: the shape they were stored with (q8 scale groups follow its rows, whatever a
     /// `reshape` of the tensor says).
     let storedShape: Shape?
+    /// q8 weights: what their linears meet them with (`WeightData.q8Activations`).
+    let q8Activations: Q8Activations
     /// Weights only: the activation-typed copy made on first use as an operand.
     private let viewLock = NSLock()
     private var operandView: VulkanTensorStorage?
 
     init(pool: TensorMemoryPool, region: BufferRegion, byteCount: Int, dtype: DType, isWeight: Bool, scales: BufferRegion? = nil,
-         scaleByteCount: Int = 0, storedShape: Shape? = nil) {
+         scaleByteCount: Int = 0, storedShape: Shape? = nil, q8Activations: Q8Activations = .backendChoice) {
         self.pool = pool
         self.region = region
         self.byteCount = byteCount
@@ -34,6 +36,7 @@ final class VulkanTensorStorage: TensorStorage, @unchecked Sendable {
         self.scales = scales
         self.scaleByteCount = scaleByteCount
         self.storedShape = storedShape
+        self.q8Activations = q8Activations
     }
 
     deinit {

@@ -238,4 +238,21 @@ struct Q8A8LinearTests {
         let accelerated = device.enabledFeatures.integerDotProduct && device.capabilities.integerDotProductAccelerated
         #expect(Set(backend.takeProfile().keys) == [accelerated ? "linear q8a8" : "linear q8"])
     }
+
+    /// A weight marked `Q8Activations.sixteenBit` (the text encoders' q8 matrices) keeps W8A16 even when
+    /// W8A8 is asked for: the W8A16 kernel runs and the result is the unmarked weight's under W8A16.
+    @Test(.enabled(if: hasDotProduct, noDotProduct))
+    func aSixteenBitWeightKeepsW8A16() throws {
+        let device = try TestDevice.result.get()
+        let backend = try VulkanBackend(device: device, profile: true, printProfile: false)
+        let problem = Problem(Case(m: 7, n: 5, k: 36, group: 0), half: false, bias: false, seed: 12)
+        var marked = problem.weightData
+        marked.q8Activations = .sixteenBit
+        let x = try backend.tensor(problem.x, [7, 36])
+        _ = backend.takeProfile()
+        let y = try backend.floats(try backend.linear(x, try backend.weight(marked), bias: nil, q8Mode: .w8a8))
+        #expect(Set(backend.takeProfile().keys) == ["linear q8"])
+        #expect(y == (try backend.floats(try backend.linear(x, try backend.weight(problem.weightData), bias: nil, q8Mode: .w8a16))))
+        #expect(y != (try backend.floats(try backend.linear(x, try backend.weight(problem.weightData), bias: nil, q8Mode: .w8a8))))
+    }
 }

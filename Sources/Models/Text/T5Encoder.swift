@@ -8,7 +8,9 @@ import Tensors
 ///     position buckets(j − i) ─ table (per block for umT5, block 0's for T5) ─ bias [1, H, L, L]
 ///
 /// The embedding rows are read from the weights on the host (a prompt needs L of its 256k rows), so
-/// streamed, only one block's matrices are ever resident.
+/// streamed, only one block's matrices are ever resident. q8 matrices always meet 16-bit activations:
+/// T5's activations have outlier channels that int8 rounding per row clips (LLM.int8(), Dettmers et al.
+/// 2022), and the encoder runs once per video, so W8A8's speed buys little here.
 public final class T5Encoder {
     public let config: T5EncoderConfig
     public let residency: WeightResidency
@@ -19,7 +21,8 @@ public final class T5Encoder {
     /// Relative-position tables `[buckets, H]` on the host: one per block, or only block 0's (shared).
     let tables: [[Float]]
 
-    public init(weights: any WeightProvider, backend: any Backend, residency: WeightResidency = .resident) throws {
+    public init(weights stored: any WeightProvider, backend: any Backend, residency: WeightResidency = .resident) throws {
+        let weights = SixteenBitActivations(stored)
         let c = try weights.config(T5EncoderConfig.self)
         config = c
         self.backend = backend
