@@ -6,7 +6,7 @@ enum FloatDecoding {
         switch dtype {
         case .f32:
             return [Float](unsafeUninitializedCapacity: bytes.count / 4) { out, count in
-                _ = UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)
+                UnsafeMutableRawBufferPointer(out).copyMemory(from: bytes)
                 count = bytes.count / 4
             }
         case .f64:

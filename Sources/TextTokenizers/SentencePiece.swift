@@ -9,11 +9,16 @@ public final class SentencePiece: @unchecked Sendable {
     public init(model bytes: Data) throws {
         var error = [CChar](repeating: 0, count: 512)
         let loaded = bytes.withUnsafeBytes { raw in vk_spm_load(raw.baseAddress, raw.count, &error, error.count) }
-        guard let loaded else { throw TokenizerError.badModel(String(cString: error)) }
+        guard let loaded else { throw TokenizerError.badModel(Self.message(error)) }
         handle = loaded
     }
 
     deinit { vk_spm_free(handle) }
+
+    /// The shim's NUL-terminated error text.
+    private static func message(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// Piece ids of `text` (no special tokens added).
     public func encode(_ text: String) throws -> [Int32] {
@@ -30,7 +35,7 @@ public final class SentencePiece: @unchecked Sendable {
                     }
                 }
             }
-            guard n >= 0 else { throw TokenizerError.encoding(String(cString: error)) }
+            guard n >= 0 else { throw TokenizerError.encoding(Self.message(error)) }
             if Int(n) <= capacity { return Array(ids[0 ..< Int(n)]) }
             capacity = Int(n)
         }
