@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """diffusers side of the `vacekit generate` benchmark (BENCHMARKS.md): WanVACEPipeline at the real
 Wan2.1-VACE-1.3B dimensions with random weights (transformer and VAE), text embeddings given (no T5, as
-`vacekit generate --text-embeddings`), FlowMatchEuler, float32, CPU. Prints one JSON line: per-stage seconds
+`vacekit generate --text-embeddings`), FlowMatchEuler, CPU; the transformer in float32 or (`--dtype bfloat16`, PyTorch's
+fastest dtype on CPUs with AVX512_BF16) bfloat16, the VAE in float32 either way (as diffusers' Wan examples load it). Prints one JSON line: per-stage seconds
 (VAE encode, transformer calls, VAE decode), total, peak RSS.
 
 Also writes the random full-size VAE in the diffusers layout (--save-vae DIR) for `vacekit convert`.
@@ -23,6 +24,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=416)
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="the transformer's dtype")
     ap.add_argument("--save-vae")
     args = ap.parse_args()
 
@@ -40,7 +42,7 @@ def main() -> None:
         patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
         text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
         eps=1e-6, vace_layers=list(range(0, 30, 2)), vace_in_channels=96,
-    ).eval()
+    ).to(getattr(torch, args.dtype)).eval()
     build = time.perf_counter() - start
     seconds = {"encode": 0.0, "denoise": 0.0, "decode": 0.0}
 
@@ -61,8 +63,8 @@ def main() -> None:
                            scheduler=FlowMatchEulerDiscreteScheduler(shift=16.0))
     pipe.set_progress_bar_config(disable=True)
     g = torch.Generator().manual_seed(1)
-    text = torch.randn(1, 512, 4096, generator=g) * 0.1
-    negative = torch.randn(1, 512, 4096, generator=g) * 0.1
+    text = (torch.randn(1, 512, 4096, generator=g) * 0.1).to(transformer.dtype)
+    negative = (torch.randn(1, 512, 4096, generator=g) * 0.1).to(transformer.dtype)
     kwargs = {}
     if args.task == "inpaint_ref":
         from PIL import Image
@@ -77,7 +79,7 @@ def main() -> None:
              num_frames=args.frames, num_inference_steps=args.steps, guidance_scale=5.0, generator=g, output_type="np", **kwargs)
         total = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"impl": "diffusers WanVACEPipeline fp32", "task": args.task, "frames": args.frames, "height": args.height,
+    print(json.dumps({"impl": "diffusers WanVACEPipeline", "dtype": args.dtype, "task": args.task, "frames": args.frames, "height": args.height,
                       "width": args.width, "steps": args.steps, "threads": args.threads, "build_seconds": build,
                       "stages": seconds, "total_seconds": total, "peak_rss_bytes": peak, "torch": torch.__version__}), flush=True)
 
