@@ -19,9 +19,6 @@ public struct Tensor: Sendable {
     public var count: Int { shape.count }
 }
 
-/// Weight bytes as stored in a .vkq file, handed to `Backend.weight`. `owner` keeps the memory alive
-/// (the memory map or a decompressed buffer); backends may use the bytes in place as long as they
-/// hold the owner.
 /// How a linear meets a q8 weight's input: as the backend chooses (int8 activations, W8A8, where the
 /// hardware makes them pay; 16-bit elsewhere), or always at 16 bits (W8A16), for a model whose
 /// activations int8 rounding hurts: T5's outlier channels (LLM.int8(), Dettmers et al. 2022) make
@@ -31,6 +28,9 @@ public enum Q8Activations: Sendable {
     case sixteenBit
 }
 
+/// Weight bytes as stored in a .vkq file, handed to `Backend.weight`. `owner` keeps the memory alive
+/// (the memory map or a decompressed buffer); backends may use the bytes in place as long as they
+/// hold the owner.
 public struct WeightData: @unchecked Sendable {
     public var name: String
     public var shape: Shape

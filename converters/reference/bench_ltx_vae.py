@@ -1,8 +1,9 @@
 """LTX-Video VAE decode at real widths, PyTorch side of scripts/bench-ltx-vae (BENCHMARKS.md).
 
   make DIR      a random-weight 0.9 VAE with the released config, diffusers layout (DIR/vae/), bf16 on disk
-  decode DIR    time AutoencoderKLLTXVideo.decode (float32, CPU) of a random latent; one JSON line per case,
-                each case in its own process so that its peak RSS is its own
+  decode DIR    time AutoencoderKLLTXVideo.decode (CPU; float32, or --dtype bfloat16, PyTorch's fastest dtype on
+                CPUs with AVX512_BF16) of a random latent; one JSON line per case (untiled, tiled), each case in
+                its own process so that its peak RSS is its own
 """
 import argparse
 import json
@@ -33,14 +34,14 @@ def make(out):
     print(json.dumps({"parameters": sum(p.numel() for p in vae.parameters()), "path": os.path.join(out, "vae")}))
 
 
-def decode_one(path, latent, threads, tiled, runs):
+def decode_one(path, latent, threads, tiled, runs, dtype="float32"):
     from diffusers import AutoencoderKLLTXVideo
     torch.set_num_threads(threads)
-    vae = AutoencoderKLLTXVideo.from_pretrained(path, torch_dtype=torch.float32).eval()
+    vae = AutoencoderKLLTXVideo.from_pretrained(path, torch_dtype=getattr(torch, dtype)).eval()
     if tiled:
         vae.enable_tiling()
     g = torch.Generator().manual_seed(42)
-    z = torch.randn(1, 128, *latent, generator=g)
+    z = torch.randn(1, 128, *latent, generator=g).to(getattr(torch, dtype))
     times = []
     with torch.no_grad():
         for _ in range(runs):
@@ -48,7 +49,7 @@ def decode_one(path, latent, threads, tiled, runs):
             out = vae.decode(z, return_dict=False)[0]
             times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"impl": "diffusers AutoencoderKLLTXVideo", "dtype": "float32", "tiling": tiled, "threads": threads,
+    print(json.dumps({"impl": "diffusers AutoencoderKLLTXVideo", "dtype": dtype, "tiling": tiled, "threads": threads,
                       "latent": latent, "output": list(out.shape), "seconds": min(times), "runs": runs,
                       "peak_rss_bytes": peak, "torch": torch.__version__}), flush=True)
 
@@ -61,15 +62,16 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--tiled", action="store_true")
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     a = ap.parse_args()
     if a.what == "make":
         make(a.dir)
     elif a.what == "one":
-        decode_one(os.path.join(a.dir, "vae"), a.latent, a.threads, a.tiled, a.runs)
+        decode_one(os.path.join(a.dir, "vae"), a.latent, a.threads, a.tiled, a.runs, a.dtype)
     else:
         for tiled in (False, True):
             cmd = [sys.executable, __file__, "one", a.dir, "--latent", *map(str, a.latent), "--threads", str(a.threads),
-                   "--runs", str(a.runs)] + (["--tiled"] if tiled else [])
+                   "--runs", str(a.runs), "--dtype", a.dtype] + (["--tiled"] if tiled else [])
             subprocess.run(cmd, check=True)
 
 

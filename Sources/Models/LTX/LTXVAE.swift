@@ -184,6 +184,9 @@ public final class LTXVAE: VideoAutoencoder {
         return try decodeTiled(z, scaledTimestep: scaled, noise: maps, tile: tile / 32, overlap: options.tileOverlap / 32)
     }
 
+    /// Frames a chunked decode hands from one stage to the next at a time (see `descend`).
+    static let pieceFrames = 4
+
     /// The decoder on a (raw) latent, in chunks of `decodeChunkFrames` latent frames.
     func decodeRegion(_ z: Tensor, scaledTimestep: Float?, noise: [String: Tensor]) throws -> Tensor {
         let b = backend, frames = z.shape[2]
@@ -192,20 +195,43 @@ public final class LTXVAE: VideoAutoencoder {
         var start = 0
         while start < frames {
             let end = min(start + (decodeChunkFrames ?? frames), frames)
-            if let v = try decodeChunk(try Frames.take(z, start ..< end, on: b)!, last: end == frames, run) { out.append(v) }
+            let last = end == frames
+            let h = try decoderIn(try Frames.take(z, start ..< end, on: b)!, last: last, run.state, on: b)
+            try observe("decoder.conv_in", h, run)
+            try descend(h, stage: 0, last: last, run, into: &out)
             start = end
         }
         return out.count == 1 ? out[0] : try b.concat(out, axis: 2)
     }
 
-    private func decodeChunk(_ z: Tensor, last: Bool, _ run: LTXVAERun) throws -> Tensor? {
-        let b = backend
-        var h = try decoderIn(z, last: last, run.state, on: b)
-        try observe("decoder.conv_in", h, run)
-        for (stage, name) in zip(decoderStages, decoderNames) {
-            h = try stage.use { try $0(h, last: last, run) }
-            try observe(name, h, run)
+    /// Stage `index` and every later one on `x`, depth first: a chunked decode hands a stage's output on in
+    /// pieces of at most `pieceFrames` frames, each through all later stages before the next. The decoder's
+    /// convolutions are not causal: each holds back a frame until it has seen the next, so until the last
+    /// chunk the stages lag the input by about one latent frame per convolution (≈ 15 for the 0.9 decoder)
+    /// and the last chunk releases that backlog at once. Passed on whole, it would cross the full-resolution
+    /// stages as one tensor of most of the video (6.8 GB peak for 97 frames at 512×768, growing with the
+    /// length); in pieces, the peak is set by the piece and the stages' own look-ahead. Every stage streams,
+    /// so any split of its input gives the same frames.
+    private func descend(_ x: Tensor?, stage index: Int, last: Bool, _ run: LTXVAERun, into out: inout [Tensor]) throws {
+        guard index < decoderStages.count else {
+            if let v = try decodeHead(x, last: last, run) { out.append(v) }
+            return
         }
+        let h = try decoderStages[index].use { try $0(x, last: last, run) }
+        try observe(decoderNames[index], h, run)
+        let size = decodeChunkFrames == nil ? Int.max : Self.pieceFrames
+        guard let h, Frames.count(h) > size else { return try descend(h, stage: index + 1, last: last, run, into: &out) }
+        let starts = Array(stride(from: 0, to: Frames.count(h), by: size))
+        for (k, start) in starts.enumerated() {
+            let piece = try Frames.take(h, start ..< min(start + size, Frames.count(h)), on: backend)
+            try descend(piece, stage: index + 1, last: last && k + 1 == starts.count, run, into: &out)
+        }
+    }
+
+    /// The decoder's norm, its timestep modulation (0.9.1+), SiLU, conv_out and the 4×4 unpatchify.
+    private func decodeHead(_ x: Tensor?, last: Bool, _ run: LTXVAERun) throws -> Tensor? {
+        let b = backend
+        var h = x
         let ada = try lastEmbedder.map { embedder in
             try run.cached("decoder.last") {
                 let table = lastTable!, width = table.shape[1]
