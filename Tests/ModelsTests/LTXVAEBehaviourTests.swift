@@ -64,6 +64,22 @@ struct EditedConfig: WeightProvider {
         #expect(worst <= 1e-6)
     }
 
+    /// A chunked decode hands frames from stage to stage in pieces: the backlog of the non-causal convs
+    /// (one frame each, released by the last chunk) never reaches the output convolution as one tensor of
+    /// most of the video, which had set the peak memory of long decodes (BENCHMARKS.md, 97 frames).
+    @Test func theLastChunksBacklogReachesTheHeadInPieces() throws {
+        let b = CPUBackend()
+        let vae = try LTXVAE(weights: try LTXVAEFixtures.vae("0.9"), backend: b)
+        let latent = try Self.random([1, vae.latentChannels, 6, 1, 2], seed: 9, on: b)
+        nonisolated(unsafe) var frames: [Int] = []
+        vae.tap = { point, x in if point == "decoder.conv_out" { frames.append(x.shape[2]) } }
+        vae.decodeChunkFrames = 1
+        let video = try vae.decode(latent, options: VAEDecodeOptions(seed: 3))
+        print("LTX VAE 0.9, 6 latent frames a frame at a time: conv_out frames per call \(frames)")
+        #expect(frames.reduce(0, +) == video.shape[2])
+        #expect((frames.max() ?? 0) <= LTXVAE.pieceFrames + 2, "\(frames)")
+    }
+
     /// The bound of the reference tests fails on a wrong VAE: one changed weight, a hard-coded multiplier
     /// of 1000, a symmetric pad swapped for a causal one, or a chunk decoded without the frame carried over from the next one.
     @Test func wrongModelsFailTheBound() throws {
