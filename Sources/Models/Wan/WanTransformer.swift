@@ -5,7 +5,7 @@ import Tensors
 ///
 ///     latents ─ patchify ─ patch_embedding ─ x0 ─┬─ block 0 ─(+ s·hint 0)─ block 1 ─ … ─ head ─ unpatchify ─▶ velocity
 ///     t ─ sinusoid ─ time_embedding ─ e ─ time_projection ─ e0 (6 modulation rows per block)
-///     text ─ text_embedding ─ ctx (cross-attention keys/values of every block)
+///     text ─ text_embedding ─ ctx (projected to keys/values by every block's cross-attention)
 ///     vace context ─ vace_patch_embedding ─ (+ before_proj, x0) ─ VACE block k ─ after_proj ─ hint k
 ///
 /// Hint k is added after main block `vaceLayers[k]`. The context chain reads the main stream only
