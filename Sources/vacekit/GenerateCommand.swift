@@ -69,7 +69,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("decode-noise-scale"), help: "LTX only: decode_noise_scale of 0.9.1+ VAEs (default 0.025).") var decodeNoiseScale: Float?
     @Option(help: "Seed of the initial noise.") var seed: UInt64 = 2025
     @Option(name: .customLong("context-scale"), help: "Scale of the VACE hints.") var contextScale: Float = 1
-    @Option(help: "Guidance passes: separate (the conditional and unconditional forwards one after the other) or batched (one forward of two rows: one weight pass per step, twice the activations).") var cfg: String = "separate"
+    @Option(help: "Guidance passes: separate (the conditional, unconditional and STG forwards one after the other) or batched (one forward of all rows: one weight pass per step, that many times the activations). Default: separate for Wan, batched for LTX-Video.") var cfg: String?
     @Option(help: "cpu, vulkan or vulkan:N.") var device: String?
     @Option(name: .customLong("weights"), help: "Block weights: resident or streamed (low memory).") var residency: WeightResidency = .resident
     @Option(name: .customLong("vae-tile"), help: "Decode in spatial tiles of SIZE pixels.") var vaeTile: Int?
@@ -95,6 +95,7 @@ struct GenerateCommand: ParsableCommand {
         if let flag = ltxOnly.first(where: \.1)?.0 { throw GenerateError("\(flag) applies to LTX-Video models; --model \(model) is not one") }
         let (steps, guidance, shift, sampler) = (self.steps ?? 50, self.guidance ?? 5, self.shift ?? 16, self.sampler ?? "unipc")
         guard let vaceTask = VACETask(rawValue: task) else { throw GenerateError("--task \(task): use \(VACETask.allCases.map(\.rawValue).joined(separator: ", "))") }
+        let cfg = self.cfg ?? "separate"
         guard cfg == "separate" || cfg == "batched" else { throw GenerateError("--cfg \(cfg): use separate or batched") }
         guard let samplerKind = SamplerKind(rawValue: sampler) else { throw GenerateError("--sampler \(sampler): use unipc or euler") }
         guard output.lowercased().hasSuffix(".mp4") || output.lowercased().hasSuffix(".mov") || output.lowercased().hasSuffix(".mkv") else {

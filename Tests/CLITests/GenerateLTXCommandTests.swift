@@ -84,6 +84,13 @@ import Testing
         #expect(abs(info.framesPerSecond - 25) < 1e-6)
         let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
         #expect((json?["stages"] as? [[String: Any]])?.map { $0["stage"] as? String } == ["load transformer", "denoise", "decode", "write"])
+        // The rows one at a time (`--cfg separate`; batched is LTX's default) give the same run.
+        let separate = try GenerateCommandTests.run(base(m, cli, text: text) + ["--initial-noise", noise, "--cfg", "separate",
+                                                                               "--latents-out", cli.path("separate.safetensors")])
+        #expect(separate.status == 0, "\(separate.stderr)")
+        let rows = try SafetensorsFile(url: URL(fileURLWithPath: cli.path("separate.safetensors")))
+        let rowsError = try ErrorMetric.compare(try rows.floats("latents"), Self.latents(fromTokens: try r.floats("cfg_stg.step2")), what: "final latents, separate rows")
+        #expect(rowsError.within(3e-6), "\(rowsError)")
     }
 
     @Test func promptRunsTheT5EncoderAndSizesAreFitted() throws {
@@ -135,6 +142,7 @@ import Testing
             ("a Wan flag", ["--shift", "3"], "--shift"),
             ("a Wan sampler", ["--sampler", "unipc"], "--sampler"),
             ("one step", ["--steps", "1"], "--steps"),
+            ("unknown guidance batching", ["--cfg", "both"], "--cfg"),
             ("negative decode timestep", ["--decode-timestep", "-1"], "--decode-timestep"),
             ("zero frame rate", ["--frame-rate", "0"], "--frame-rate"),
             ("impossible size", ["--size", "16x16"], "--size"),
