@@ -81,6 +81,16 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print the summary as JSON on stdout.") var json = false
     @Option(name: .shortAndLong, help: "The output video (.mp4).") var output: String
 
+    /// `--cfg` as "one batched call of all rows", or the family's `default` when not given.
+    func batchedGuidance(default batched: Bool) throws -> Bool {
+        switch cfg {
+        case nil: batched
+        case "batched": true
+        case "separate": false
+        case let other?: throw GenerateError("--cfg \(other): use separate or batched")
+        }
+    }
+
     func run() throws {
         // The family of --model picks the pipeline (a file that cannot be read gets the Wan checks' errors).
         if FileManager.default.isReadableFile(atPath: model), let weights = try? VKQWeights(url: URL(fileURLWithPath: model)),
@@ -95,8 +105,7 @@ struct GenerateCommand: ParsableCommand {
         if let flag = ltxOnly.first(where: \.1)?.0 { throw GenerateError("\(flag) applies to LTX-Video models; --model \(model) is not one") }
         let (steps, guidance, shift, sampler) = (self.steps ?? 50, self.guidance ?? 5, self.shift ?? 16, self.sampler ?? "unipc")
         guard let vaceTask = VACETask(rawValue: task) else { throw GenerateError("--task \(task): use \(VACETask.allCases.map(\.rawValue).joined(separator: ", "))") }
-        let cfg = self.cfg ?? "separate"
-        guard cfg == "separate" || cfg == "batched" else { throw GenerateError("--cfg \(cfg): use separate or batched") }
+        let batchGuidance = try batchedGuidance(default: false)
         guard let samplerKind = SamplerKind(rawValue: sampler) else { throw GenerateError("--sampler \(sampler): use unipc or euler") }
         guard output.lowercased().hasSuffix(".mp4") || output.lowercased().hasSuffix(".mov") || output.lowercased().hasSuffix(".mkv") else {
             throw GenerateError("--output \(output): write an .mp4 (or .mov/.mkv) file")
@@ -159,7 +168,7 @@ struct GenerateCommand: ParsableCommand {
 
         // 5. Generate.
         let settings = GenerationSettings(steps: steps, guidance: guidance, shift: shift, sampler: samplerKind, seed: seed, contextScale: contextScale,
-                                          batchGuidance: cfg == "batched")
+                                          batchGuidance: batchGuidance)
         let generator = WanVACEGenerator(backend: backend, vae: autoencoder) { [residency] in
             try WanTransformer(weights: modelWeights, backend: backend, residency: residency)
         }

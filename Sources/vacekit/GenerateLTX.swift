@@ -25,11 +25,7 @@ extension GenerateCommand {
         if negativePrompt != nil && prompt == nil { throw GenerateError("--negative-prompt needs --prompt (with --text-embeddings, the negative text is the tensor negative_context)") }
         if prompt != nil && textEncoder == nil { throw GenerateError("--prompt needs --text-encoder T5.vkq (the converted T5-v1.1-XXL encoder)") }
         var settings = LTXGenerationSettings(seed: seed, contextScale: contextScale)
-        switch cfg {
-        case nil, "batched": settings.batchRows = true
-        case "separate": settings.batchRows = false
-        case let other?: throw GenerateError("--cfg \(other): use separate or batched")
-        }
+        settings.batchRows = try batchedGuidance(default: true)
         if let steps { settings.steps = steps }
         if let guidance { settings.guidance = guidance }
         if let stgScale { settings.stgScale = stgScale }

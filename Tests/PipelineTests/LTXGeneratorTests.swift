@@ -105,7 +105,7 @@ final class LTXGeneratorTests: XCTestCase {
         XCTAssertLessThanOrEqual(f16.video, Self.videoBound)
         // q8 in groups of 32 (the VAE stays f32): measured steps 8.4e-3, video 1.2e-2 with 16-bit activations
         // (W8A16); 1.4e-2 and 1.9e-2 with int8 ones (W8A8, the automatic mode on AVX-512 VNNI).
-        let (stepBound, videoBound) = CPUBackend().q8Mode == .w8a8 ? (1.7e-2, 2.3e-2) : (1.2e-2, 1.6e-2)
+        let (stepBound, videoBound) = QuantizedMatmul.Mode.environment == .w8a8 ? (1.7e-2, 2.3e-2) : (1.2e-2, 1.6e-2)
         let q8Weights = try LTXGenerateFixtures.weights("transformer", precision: .q8, group: 32)
         let q8 = try errors("cfg_stg", transformerWeights: q8Weights)
         print("LTX T2V q8 weights: steps \(q8.steps), video \(q8.video)")

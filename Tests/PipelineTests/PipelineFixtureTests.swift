@@ -65,7 +65,7 @@ final class PipelineFixtureTests: XCTestCase {
 
     /// The latents bound of q8 weights (groups of 32): measured 4.6e-3 with 16-bit activations (W8A16), 2.0e-2
     /// with int8 ones (W8A8, the automatic mode on AVX-512 VNNI: four steps of two guided passes compound it).
-    static let q8LatentBound = CPUBackend().q8Mode == .w8a8 ? 2.4e-2 : 8e-3
+    static let q8LatentBound = QuantizedMatmul.Mode.environment == .w8a8 ? 2.4e-2 : 8e-3
 
     func testReducedPrecisionFigures() throws {
         for (name, precision, group) in [("f16", Recipe.Precision.f16, 0), ("q8", Recipe.Precision.q8, 32)] {

@@ -57,7 +57,7 @@ enum ValidationFixtures {
     }
 
     /// Whether the CPU backend meets q8 weights with int8 activations (W8A8) on this machine.
-    static let int8Activations = CPUBackend().q8Mode == .w8a8
+    static let int8Activations = QuantizedMatmul.Mode.environment == .w8a8
 
     /// Validates `weights` (or a changed copy) on the fixture dump.
     static func report(_ weights: VKQWeights, changing name: String? = nil, by change: @escaping @Sendable ([Float]) -> [Float] = { $0 },
