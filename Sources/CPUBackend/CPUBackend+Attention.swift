@@ -10,9 +10,25 @@ extension CPUBackend {
     /// With AVX2 the fused C kernel does it all (CKernels attention*.c: kᵀ and v packed once per head,
     /// 6 × 16 FMA register tiles, masked keys dropped at packing); otherwise the tiles are scored and
     /// accumulated with OpenBLAS sgemm around the plain-C softmax update.
-    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
-        try profiler.measure("attention") { try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, level: Self.vectorLevel) }
+    ///
+    /// `precision: .bf16` on a CPU with AVX-512 BF16 runs the bf16 twin of the fused kernel
+    /// (attention_bf16.c: vdpbf16ps tiles, twice the f32 kernel's products per cycle); elsewhere, or with
+    /// VACEKIT_ATTENTION=f32, the f32 kernel.
+    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, precision: AttentionPrecision) throws -> Tensor {
+        try profiler.measure("attention") {
+            let bf16 = precision == .bf16 && Self.bf16AttentionAvailable && q.shape[2] / max(heads, 1) <= Int(VK_ATTN_BF16_MAX_D)
+            let level = bf16 ? Self.bf16AttentionLevel : Self.vectorLevel
+            return try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, level: level)
+        }
     }
+
+    /// The level token of the bf16 kernel in `attention(…, level:)` (above the vector levels).
+    static let bf16AttentionLevel = Int32(vk_level_avx512) + 1
+    /// Whether `precision: .bf16` reaches the bf16 kernel here: the CPU has AVX-512 BF16, the kernel level
+    /// cap (VACEKIT_CPU_KERNELS) allows AVX-512, and VACEKIT_ATTENTION is not `f32`.
+    public static let bf16AttentionAvailable: Bool = vk_attention_bf16_available() != 0
+        && vk_kernel_level_from_env() >= Int32(vk_level_avx512)
+        && ProcessInfo.processInfo.environment["VACEKIT_ATTENTION"] != "f32"
 
     /// Attention with an additive bias (T5's relative-position bias) and an explicit scale: the BLAS tile
     /// path, with the bias tile added to each score tile before the online-softmax update. (The fused
@@ -43,7 +59,9 @@ extension CPUBackend {
         let (out, buffer) = allocate(q.shape)
         if q.count == 0 { return out }
         if nk == 0 { buffer.buffer.initialize(repeating: 0); return out }  // no key: nothing to attend to
-        if level >= vk_level_avx2 {
+        if level == Self.bf16AttentionLevel {
+            bf16Attention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads)
+        } else if level >= vk_level_avx2 {
             fusedAttention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads, level: level)
         } else {
             blasAttention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads)
@@ -70,6 +88,30 @@ extension CPUBackend {
                     let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
                     defer { scratch.deallocate() }
                     vk_attention_run(a, pointer, Int32(items.lowerBound), Int32(items.upperBound), level, scratch)
+                }
+            }
+        }
+    }
+
+    /// The fused kernel's bf16 twin: the same packing once per head (in bf16 pairs), the same work items.
+    private func bf16Attention(_ qv: UnsafeBufferPointer<Float>, _ kv: UnsafeBufferPointer<Float>, _ vv: UnsafeBufferPointer<Float>,
+                               _ mask: UnsafeBufferPointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ shape: Shape,
+                               nk: Int, heads: Int) {
+        let (batches, nq, d) = (shape[0], shape[1], shape[2] / heads)
+        let problem = vk_attention(q: qv.baseAddress, k: kv.baseAddress, v: vv.baseAddress, mask: mask?.baseAddress, out: out,
+                                   batches: Int32(batches), nq: Int32(nq), nk: Int32(nk), heads: Int32(heads), d: Int32(d),
+                                   scale: 1 / Float(d).squareRoot())
+        withUnsafePointer(to: problem) { a in
+            // bf16 halves: a pooled float buffer of half as many elements (rounded up) holds them.
+            let packed = HostBuffer(count: (vk_attention_bf16_packed_bytes(a) + 3) / 4, pool: pool)
+            withExtendedLifetime(packed) {
+                let pointer = UnsafeMutableRawPointer(packed.pointer).assumingMemoryBound(to: UInt16.self)
+                parallelRanges(batches * heads) { pairs in vk_attention_bf16_pack(a, Int32(pairs.lowerBound), Int32(pairs.upperBound), pointer) }
+                let scratchBytes = vk_attention_bf16_scratch_bytes(a)
+                parallelRanges(Int(vk_attention_items(a))) { items in
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+                    defer { scratch.deallocate() }
+                    vk_attention_bf16_run(a, pointer, Int32(items.lowerBound), Int32(items.upperBound), scratch)
                 }
             }
         }

@@ -47,7 +47,9 @@ public protocol Backend: AnyObject, Sendable {
     /// Multi-head scaled-dot-product attention. q `[B, Nq, H·D]`, k and v `[B, Nk, H·D]` → `[B, Nq, H·D]`.
     /// `keyMask` `[B, Nk]` (1 = attend, 0 = ignore) is optional. Computed in tiles with an online
     /// softmax: the Nq × Nk score matrix is never materialised. f32 softmax and accumulation.
-    func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor
+    /// `precision` says how far the operands may be rounded (see `AttentionPrecision`); a backend may
+    /// always compute more precisely than asked.
+    func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, precision: AttentionPrecision) throws -> Tensor
     /// The same attention with an additive score bias and an explicit scale: per head,
     /// `softmax(scale · q·kᵀ + bias) · v`. `bias` `[Bb, H, Nq, Nk]` with Bb = 1 (shared by the batch) or B.
     /// T5 calls it with scale 1 and its relative-position bias: the T5 paper folds 1/√d into the
@@ -83,6 +85,11 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// Attention at full precision (`AttentionPrecision.f32`).
+    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
+        try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, precision: .f32)
+    }
+
     public func modulatedLayerNorm(_ x: Tensor, scale: Tensor, shift: Tensor, eps: Float) throws -> Tensor {
         try modulate(try layerNorm(x, weight: nil, bias: nil, eps: eps), scale: scale, shift: shift)
     }
@@ -102,6 +109,24 @@ public enum ChannelNorm: Sendable, Equatable {
     case wanRMS
     case pixel
 }
+/// The operand precision an attention call allows. `.f32`: q, k, v and the softmax weights as they are.
+/// `.bf16`: they may be rounded to bfloat16 with the products still summed in f32 — what PyTorch's bf16
+/// attention computes, and below the rounding of a model whose weights are bf16 or q8 (where the CPU
+/// has a bf16 dot product this halves the attention's time; elsewhere it computes in f32).
+public enum AttentionPrecision: Sendable, Equatable {
+    case f32
+    case bf16
+
+    /// What a model whose matrices are stored as `weights` asks of its attention: bf16 for bf16 and q8
+    /// weights (their own rounding is coarser), f32 for f32 and f16 ones.
+    public init(weights: DType) {
+        switch weights {
+        case .bf16, .q8: self = .bf16
+        case .f32, .f16: self = .f32
+        }
+    }
+}
+
 public enum PadMode: Sendable, Equatable { case zeros, replicate }
 public enum InterpolationMode: Sendable, Equatable { case nearest, linear }
 

@@ -26,8 +26,9 @@ struct AttentionTiles {
 extension VulkanBackend {
     /// Flash attention (attention.glsl): grid = query blocks × heads × batch items. When the
     /// tensors exceed the binding limit, each batch item is its own dispatch (its K and V must fit)
-    /// and its queries are split into chunks.
-    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
+    /// and its queries are split into chunks. The operand precision is the backend's activation
+    /// precision (f16 or f32), whatever `precision` allows.
+    public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?, precision: AttentionPrecision) throws -> Tensor {
         try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, bias: nil, scale: nil)
     }
 

@@ -70,6 +70,61 @@ import Tensors
         }
     }
 
+    /// The bf16 kernel (AVX-512 BF16 CPUs only) against two references: the exact one, and one whose q, k
+    /// and v were rounded to bf16 first, which leaves only the kernel's own rounding of the softmax
+    /// weights. The first bound is what a bf16 attention can reach; the second is tight enough that a
+    /// misplaced pair, a lost key tile or an unrescaled accumulator fails it.
+    @Test(.enabled(if: CPUBackend.bf16AttentionAvailable, "needs AVX-512 BF16"), arguments: cases)
+    func bf16KernelMatchesRoundedReference(_ c: Case) throws {
+        let backend = CPUBackend()
+        var random = SeededRandom(seed: UInt64(c.nq * 7919 + c.nk * 31 + c.d))
+        let width = c.heads * c.d
+        let q = random.values(c.batches * c.nq * width, scale: c.scale), k = random.values(c.batches * c.nk * width, scale: c.scale)
+        let v = random.values(c.batches * c.nk * width)
+        let mask = c.maskValues()
+        func reference(_ round: (Float) -> Float) -> [Double] {
+            Reference.attention(q: q.map { Double(round($0)) }, k: k.map { Double(round($0)) }, v: v.map { Double(round($0)) },
+                                batches: c.batches, nq: c.nq, nk: c.nk, width: width, heads: c.heads, mask: mask.map { $0.map(Double.init) })
+        }
+        let (qt, kt, vt) = (try backend.tensor(q, [c.batches, c.nq, width]), try backend.tensor(k, [c.batches, c.nk, width]),
+                            try backend.tensor(v, [c.batches, c.nk, width]))
+        let mt = try mask.map { try backend.tensor($0, [c.batches, c.nk]) }
+        let actual = try backend.floats(try backend.attention(q: qt, k: kt, v: vt, heads: c.heads, keyMask: mt, precision: .bf16))
+        let exact = Self.errors(actual, reference { $0 }), rounded = Self.errors(actual, reference(Self.bf16))
+        print("attention \(c) bf16: relative L2 \(exact.relative) to exact, \(rounded.relative) to bf16-rounded inputs")
+        #expect(exact.relative < 1e-2, "\(c): relative L2 \(exact.relative) to the exact attention")
+        #expect(rounded.relative < 2e-3, "\(c): relative L2 \(rounded.relative) to the bf16-rounded inputs' attention")
+        if c.mask == .noneKept { #expect(actual[0 ..< c.nq * width].allSatisfy { $0 == 0 }, "\(c): fully masked batch") }
+        if c.mask == .none, c.nk >= 256 {
+            // The bound can tell: the attention without its last key (one of ≥ 256) lies outside it.
+            let dropped = Reference.attention(q: q.map { Double(Self.bf16($0)) }, k: k.map { Double(Self.bf16($0)) },
+                                              v: v.map { Double(Self.bf16($0)) }, batches: c.batches, nq: c.nq, nk: c.nk, width: width,
+                                              heads: c.heads, mask: (0 ..< c.batches * c.nk).map { $0 % c.nk == c.nk - 1 ? 0 : 1 })
+            let missing = Self.errors(actual, dropped).relative
+            print("attention \(c) bf16: relative L2 \(missing) to the attention without its last key")
+            #expect(missing > 2e-3, "\(c): a key dropped is within the bound (\(missing))")
+        }
+    }
+
+    /// `precision: .f32` keeps the f32 kernel's accuracy whatever the CPU has.
+    @Test func f32PrecisionIsNotRounded() throws {
+        let c = Self.cases[3], backend = CPUBackend()
+        var random = SeededRandom(seed: 5)
+        let width = c.heads * c.d
+        let q = random.values(c.nq * width, scale: c.scale), k = random.values(c.nk * width, scale: c.scale), v = random.values(c.nk * width)
+        let expected = Reference.attention(q: q.map(Double.init), k: k.map(Double.init), v: v.map(Double.init), batches: 1,
+                                           nq: c.nq, nk: c.nk, width: width, heads: c.heads, mask: nil)
+        let out = try backend.attention(q: try backend.tensor(q, [1, c.nq, width]), k: try backend.tensor(k, [1, c.nk, width]),
+                                        v: try backend.tensor(v, [1, c.nk, width]), heads: c.heads, keyMask: nil, precision: .f32)
+        #expect(Self.errors(try backend.floats(out), expected).relative < 1e-5)
+    }
+
+    /// Round to nearest even at bf16 (8 significant bits), as the kernel rounds its operands.
+    static func bf16(_ x: Float) -> Float {
+        let bits = x.bitPattern
+        return Float(bitPattern: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000)
+    }
+
     /// The C API alone, single-threaded: pack every (batch, head), run every item.
     static func fused(_ q: [Float], _ k: [Float], _ v: [Float], _ mask: [Float]?, _ c: Case, level: Int32) -> [Float] {
         var out = [Float](repeating: .nan, count: q.count)

@@ -187,6 +187,17 @@ size_t vk_attention_scratch_bytes(const vk_attention *a);
 /// Items [i0, i1) from the packed keys and values at a level (portable: plain C tiles, for CPUs without
 /// AVX2 and for the tests); items write disjoint rows of out.
 void vk_attention_run(const vk_attention *a, const float *packed, int i0, int i1, int level, void *scratch);
+
+/// The same attention with bf16 operands (attention_bf16.c, AVX-512 BF16 only): q, k, v and the softmax
+/// weights rounded to bf16, products summed in f32 by vdpbf16ps, the softmax in f32. For models whose
+/// weights are bf16 or q8. The calls mirror the f32 ones; run only where vk_attention_bf16_available(),
+/// for head dims d ≤ VK_ATTN_BF16_MAX_D.
+enum { VK_ATTN_BF16_MAX_D = 512 };
+int vk_attention_bf16_available(void);
+size_t vk_attention_bf16_packed_bytes(const vk_attention *a);
+void vk_attention_bf16_pack(const vk_attention *a, int bh0, int bh1, uint16_t *packed);
+size_t vk_attention_bf16_scratch_bytes(const vk_attention *a);
+void vk_attention_bf16_run(const vk_attention *a, const uint16_t *packed, int i0, int i1, void *scratch);
 // MARK: - conv3d column gathering
 
 /// For channels [c0, c1) of one input frame `src` (channel c at src + c·channel_stride, [H][W] each): the columns of a stride-1 convolution

@@ -23,6 +23,9 @@ struct LTXBlock {
             (qBias, kBias, vBias, oBias) = (try w("to_q.bias"), try w("to_k.bias"), try w("to_v.bias"), try w("to_out.0.bias"))
             (normQ, normK) = (try w("q_norm.weight"), try w("k_norm.weight"))
         }
+
+        /// bf16 operands for a model stored in bf16 or q8 (its own rounding is coarser), f32 otherwise.
+        var precision: AttentionPrecision { AttentionPrecision(weights: q.dtype) }
     }
 
     let table: Tensor  // [6, D]: shift, scale, gate (attention), shift, scale, gate (FFN)
@@ -64,7 +67,7 @@ struct LTXBlock {
         let v = try b.linear(h, sa.v, bias: sa.vBias)
         q = try b.rotary(q, cos: inputs.rope.cos, sin: inputs.rope.sin)
         k = try b.rotary(k, cos: inputs.rope.cos, sin: inputs.rope.sin)
-        var attended = try b.attention(q: q, k: k, v: v, heads: inputs.heads, keyMask: nil)  // [B, N, D]
+        var attended = try b.attention(q: q, k: k, v: v, heads: inputs.heads, keyMask: nil, precision: sa.precision)  // [B, N, D]
         if !skipRows.isEmpty { attended = try Self.replacingRows(skipRows, of: attended, with: h, on: b) }
         var y = try b.linear(attended, sa.o, bias: sa.oBias)
         var x = try b.gatedResidual(x, y, gate: row(2))
@@ -74,7 +77,7 @@ struct LTXBlock {
         q = try b.rmsNorm(try b.linear(x, ca.q, bias: ca.qBias), weight: ca.normQ, eps: Self.qkEps)
         k = try b.rmsNorm(try b.linear(inputs.text, ca.k, bias: ca.kBias), weight: ca.normK, eps: Self.qkEps)
         let textValues = try b.linear(inputs.text, ca.v, bias: ca.vBias)
-        y = try b.linear(try b.attention(q: q, k: k, v: textValues, heads: inputs.heads, keyMask: inputs.textMask), ca.o, bias: ca.oBias)
+        y = try b.linear(try b.attention(q: q, k: k, v: textValues, heads: inputs.heads, keyMask: inputs.textMask, precision: ca.precision), ca.o, bias: ca.oBias)
         x = try b.binary(.add, x, y)
 
         // Feed-forward.

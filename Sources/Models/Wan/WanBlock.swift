@@ -17,6 +17,9 @@ struct WanBlock {
             (qBias, kBias, vBias, oBias) = (try w("q.bias"), try w("k.bias"), try w("v.bias"), try w("o.bias"))
             (normQ, normK) = (try w("norm_q.weight"), try w("norm_k.weight"))
         }
+
+        /// bf16 operands for a model stored in bf16 or q8 (its own rounding is coarser), f32 otherwise.
+        var precision: AttentionPrecision { AttentionPrecision(weights: q.dtype) }
     }
 
     let modulation: Tensor  // [1, 6, D]
@@ -48,7 +51,7 @@ struct WanBlock {
         let v = try b.linear(h, sa.v, bias: sa.vBias)
         q = try b.rotary(q, cos: rope.cos, sin: rope.sin)
         k = try b.rotary(k, cos: rope.cos, sin: rope.sin)
-        var y = try b.linear(try b.attention(q: q, k: k, v: v, heads: heads, keyMask: nil), sa.o, bias: sa.oBias)
+        var y = try b.linear(try b.attention(q: q, k: k, v: v, heads: heads, keyMask: nil, precision: sa.precision), sa.o, bias: sa.oBias)
         var x = try b.gatedResidual(x, y, gate: chunk(2))
 
         // Cross-attention to the (padded) text; no modulation, no gate.
@@ -57,7 +60,7 @@ struct WanBlock {
         q = try b.rmsNorm(try b.linear(h, ca.q, bias: ca.qBias), weight: ca.normQ, eps: eps)
         k = try b.rmsNorm(try b.linear(text, ca.k, bias: ca.kBias), weight: ca.normK, eps: eps)
         let textValues = try b.linear(text, ca.v, bias: ca.vBias)
-        y = try b.linear(try b.attention(q: q, k: k, v: textValues, heads: heads, keyMask: nil), ca.o, bias: ca.oBias)
+        y = try b.linear(try b.attention(q: q, k: k, v: textValues, heads: heads, keyMask: nil, precision: ca.precision), ca.o, bias: ca.oBias)
         x = try b.binary(.add, x, y)
 
         // Feed-forward.
