@@ -1,3 +1,4 @@
+import CKernels
 import Tensors
 
 extension CPUBackend {
@@ -61,13 +62,39 @@ extension CPUBackend {
         let outer = dims[..<axis].reduce(1, *), inner = dims[(axis + 1)...].reduce(1, *)
         var position = 0
         for t in tensors {
-            let input = try values(t, "concat"), span = t.shape[axis] * inner
-            for o in 0 ..< outer {
-                (buffer.pointer + o * dims[axis] * inner + position).update(from: input.baseAddress! + o * span, count: span)
+            let span = t.shape[axis] * inner
+            if let half = t.storage as? HostHalfBuffer {  // a compacted part: widened as it is copied
+                let (src, dst) = (SharedPointer(half.halves), SharedPointer(buffer.pointer))
+                let (stride, at) = (dims[axis] * inner, position)
+                parallelRanges(outer * span, minChunk: 1 << 16) { range in
+                    var i = range.lowerBound
+                    while i < range.upperBound {  // runs within one outer row
+                        let (o, j) = (i / span, i % span), n = min(span - j, range.upperBound - i)
+                        vk_f16_to_f32_n(src.pointer + i, dst.pointer + o * stride + at + j, n)
+                        i += n
+                    }
+                }
+            } else {
+                let input = try values(t, "concat")
+                for o in 0 ..< outer {
+                    (buffer.pointer + o * dims[axis] * inner + position).update(from: input.baseAddress! + o * span, count: span)
+                }
             }
             position += span
         }
         return out
+    }
+
+    /// With `keptActivations: .f16`, x rounded to f16 in half the memory; otherwise x itself.
+    public func compact(_ x: Tensor) throws -> Tensor {
+        guard keptActivations == .f16, !(x.storage is HostHalfBuffer) else { return x }
+        let input = try values(x, "compact")
+        let half = HostHalfBuffer(count: x.count, pool: pool)
+        let (src, dst) = (SharedPointer(UnsafeMutablePointer(mutating: input.baseAddress!)), SharedPointer(half.halves))
+        parallelRanges(x.count, minChunk: 1 << 16) { range in
+            vk_f32_to_f16_n(src.pointer + range.lowerBound, dst.pointer + range.lowerBound, range.count)
+        }
+        return Tensor(shape: x.shape, dtype: .f16, storage: half)
     }
 
     public func pad(_ x: Tensor, axis: Int, before: Int, after: Int, mode: PadMode) throws -> Tensor {

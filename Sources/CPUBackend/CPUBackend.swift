@@ -17,11 +17,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     let workspace = GEMMWorkspace()
     let gemmLock = NSLock()
 
-    public enum LinearPath: Sendable { case kernels, reference }
+    /// How `compact` keeps activations held across calls: as they are (f32), or in f16 (half the memory;
+    /// a VAE's causal caches then round to f16, ≈ 3e-4 relative).
+    public let keptActivations: KeptActivations
 
-    public init(q8Mode: QuantizedMatmul.Mode? = nil, linearPath: LinearPath = .kernels) {
+    public enum LinearPath: Sendable { case kernels, reference }
+    public enum KeptActivations: Sendable { case f32, f16 }
+
+    public init(q8Mode: QuantizedMatmul.Mode? = nil, linearPath: LinearPath = .kernels, keptActivations: KeptActivations = .f32) {
         self.q8Mode = q8Mode ?? .environment
         self.linearPath = linearPath
+        self.keptActivations = keptActivations
         _ = Self.mallocSettings
     }
 
@@ -46,6 +52,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         if let buffer = t.storage as? HostBuffer { return UnsafeBufferPointer(buffer.buffer) }
         if let weight = t.storage as? HostWeight, let floats = weight.floats { return floats }
         if t.storage is HostWeight { throw TensorError(op, "a \(t.dtype) weight cannot be used as an activation") }
+        if t.storage is HostHalfBuffer { throw TensorError(op, "a compacted (f16) activation is an operand of concat and floats only") }
         throw TensorError(op, "tensor does not belong to the CPU backend")
     }
 
@@ -57,6 +64,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func floats(_ t: Tensor) throws -> [Float] {
+        if let half = t.storage as? HostHalfBuffer {
+            var out = [Float](repeating: 0, count: half.count)
+            out.withUnsafeMutableBufferPointer { vk_f16_to_f32_n(half.halves, $0.baseAddress, half.count) }
+            return out
+        }
         if let weight = t.storage as? HostWeight, weight.floats == nil {
             var out = [Float](repeating: 0, count: t.count)
             out.withUnsafeMutableBufferPointer { Dequantize.toFloat(weight.data, into: $0) }

@@ -45,6 +45,19 @@ final class HostWeight: TensorStorageBase, @unchecked Sendable {
     deinit { ownedFloats?.deallocate() }
 }
 
+/// An activation kept in f16 (`CPUBackend.compact`): the halves in a pooled buffer of half as many floats.
+final class HostHalfBuffer: TensorStorageBase, @unchecked Sendable {
+    let storage: HostBuffer
+    let count: Int
+
+    init(count: Int, pool: BufferPool) {
+        storage = HostBuffer(count: (count + 1) / 2, pool: pool)
+        self.count = count
+    }
+
+    var halves: UnsafeMutablePointer<UInt16> { UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self) }
+}
+
 /// Stored weight formats → f32.
 enum Dequantize {
     static func toFloat(_ w: WeightData, into out: UnsafeMutableBufferPointer<Float>) {

@@ -23,37 +23,48 @@ public enum DeviceRequest: Equatable, Sendable {
     }
 }
 
-/// Activation precision of the Vulkan backend (the CPU backend computes in f32).
+/// Activation precision of the Vulkan backend; on the CPU backend (which computes in f32) f16 keeps the
+/// activations held across calls, such as a VAE's causal caches, in f16.
 public enum ActivationPrecision: String, Sendable { case f32, f16 }
 
 /// The backend for a request, and a notice when the automatic choice fell back to the CPU.
 public enum BackendChoice {
     /// - Returns: the backend, and a one-line notice to show the user when a fallback happened.
-    public static func make(_ request: DeviceRequest, activations: ActivationPrecision = .f32) throws -> (backend: any Backend, notice: String?) {
+    /// `kept`: how the CPU backend keeps activations held across calls (`CPUBackend.keptActivations`;
+    /// nil: as `activations` says). A Vulkan backend keeps them at its activation precision.
+    public static func make(_ request: DeviceRequest, activations: ActivationPrecision = .f32,
+                            kept: ActivationPrecision? = nil) throws -> (backend: any Backend, notice: String?) {
+        let kept = kept ?? activations
         switch request {
         case .cpu:
-            return (CPUBackend(), nil)
+            return (cpu(kept), nil)
         case let .vulkan(selector):
             let device = try selector.map { try VulkanDevice(selector: DeviceSelector(parsing: $0)) } ?? VulkanDevice()
             return (try VulkanBackend(device: device, activations: activations == .f16 ? .f16 : .f32), nil)
         case .automatic:
-            return automatic(activations: activations)
+            return automatic(activations: activations, kept: kept)
         }
+    }
+
+    /// The CPU computes in f32 whatever is asked; f16 there means activations held across calls (a VAE's
+    /// causal caches) are kept in f16.
+    static func cpu(_ kept: ActivationPrecision) -> CPUBackend {
+        CPUBackend(keptActivations: kept == .f16 ? .f16 : .f32)
     }
 
     /// A discrete, integrated or virtual GPU through Vulkan; otherwise (only a CPU Vulkan such as lavapipe,
     /// or no driver at all) the CPU backend, which is far faster than a CPU Vulkan.
-    static func automatic(activations: ActivationPrecision) -> (backend: any Backend, notice: String?) {
+    static func automatic(activations: ActivationPrecision, kept: ActivationPrecision) -> (backend: any Backend, notice: String?) {
         do {
             let device = try VulkanDevice()
             switch device.capabilities.deviceType {
             case .discreteGPU, .integratedGPU, .virtualGPU:
                 return (try VulkanBackend(device: device, activations: activations == .f16 ? .f16 : .f32), nil)
             default:
-                return (CPUBackend(), "no GPU found (only \(device.capabilities.name)); using the CPU backend")
+                return (cpu(kept), "no GPU found (only \(device.capabilities.name)); using the CPU backend")
             }
         } catch {
-            return (CPUBackend(), "no Vulkan device (\(error)); using the CPU backend")
+            return (cpu(kept), "no Vulkan device (\(error)); using the CPU backend")
         }
     }
 }

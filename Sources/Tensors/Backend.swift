@@ -79,6 +79,13 @@ public protocol Backend: AnyObject, Sendable {
     /// Resizes the trailing `size.count` dims (nearest or (tri)linear, align_corners false).
     func interpolate(_ x: Tensor, size: [Int], mode: InterpolationMode) throws -> Tensor
 
+    // MARK: keeping activations
+    /// `x` in the form to hold it across calls (the causal caches of a video VAE, kept for the next
+    /// chunk): in f16, half the memory, where the backend keeps activations compactly (the CPU backend
+    /// made with `keptActivations: .f16`); otherwise `x` itself. A compacted tensor is an operand of
+    /// `concat` and `floats` only, which read it as f32 (the f16 values exactly).
+    func compact(_ x: Tensor) throws -> Tensor
+
     // MARK: reductions (f32 accumulation)
     /// Mean over `axis`, keeping it as size 1.
     func mean(_ x: Tensor, axis: Int) throws -> Tensor

@@ -26,7 +26,7 @@ struct BenchVAECommand: ParsableCommand {
     @Option(help: "cpu, vulkan or vulkan:N.")
     var device: String = "cpu"
 
-    @Option(help: "Activation precision: f32 or f16.")
+    @Option(help: "Activation precision: f32 or f16 (on the CPU: the causal caches kept in f16).")
     var dtype = "f32"
 
     @Option(name: .customLong("vae-tile"), help: "Spatial tile size in pixels (default: whole frames).")

@@ -73,7 +73,8 @@ extension GenerateCommand {
         guard vaeWeights.family.hasPrefix("ltx-video-vae-") else {
             throw GenerateError("--vae \(vae): a \(vaeWeights.family) \(vaeWeights.file.header.component), not the LTX-Video VAE this transformer needs")
         }
-        let backend = try DeviceOption.backend(device, activations: "f32")
+        try checkVAECache()
+        let backend = try DeviceOption.backend(device, activations: "f32", vaeCache: vaeCache)
         let autoencoder = try VideoAutoencoders.load(vaeWeights, on: backend)
         guard autoencoder.latentChannels == config.inChannels else {
             throw GenerateError("--vae \(vae): \(autoencoder.latentChannels) latent channels, but --model \(model) takes \(config.inChannels): they do not belong together")

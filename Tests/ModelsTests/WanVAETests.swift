@@ -71,6 +71,27 @@ import VKQ
         #expect(try ErrorMetric.compare(pairs, perFrame, what: "decode").relativeL2 <= 1e-6)
     }
 
+    /// A CPU backend that keeps activations in f16 holds every cached frame so (half the memory) and
+    /// stays within the f16 bound; the rounding is real (the result is not the f32 one).
+    @Test func compactCachesStayWithinTheF16Bound() throws {
+        let backend = CPUBackend(keptActivations: .f16)
+        let vae = try WanVAE(weights: try ModelFixtures.wanVAE(), backend: backend)
+        let encodeCache = WanVAECache(), decodeCache = WanVAECache()
+        let latent = try vae.encode(try Self.tensor("encode_input", backend), chunks: WanVAE.chunks(frames: 9, first: 1, rest: 4), cache: encodeCache)
+        let video = try vae.decode(try Self.normalisedDecodeInput(vae, backend), chunks: WanVAE.chunks(frames: 3, first: 1, rest: 1),
+                                   cache: decodeCache)
+        let (encodeError, decodeError) = (try Self.error(latent, "latents_normalized", backend), try Self.error(video, "decoded", backend))
+        print("Wan VAE, caches in f16 (CPU): encode relative L2 \(encodeError), decode \(decodeError)")
+        #expect(encodeError <= 2e-3 && decodeError <= 2e-3)
+        #expect(encodeError > 1e-6 && decodeError > 1e-6, "the caches were not rounded")
+        for cache in [encodeCache, decodeCache] {
+            let held = cache.convFrames.values.flatMap { $0 } + Array(cache.frames.values)
+            #expect(!held.isEmpty)
+            // The head's partial sums (3 channels) are the one f32 entry: they are summed into, not concatenated.
+            #expect(held.filter { $0.dtype != .f16 }.allSatisfy { $0.shape[1] == 3 })
+        }
+    }
+
     /// A cache that keeps one frame instead of two, a temporal pad behind instead of in front, or one
     /// perturbed weight each move the result far beyond the f32 bound.
     @Test func aWrongVAEFailsTheBound() throws {

@@ -110,6 +110,10 @@ int32_t vk_claim_next(int32_t *counter);
 float vk_f16_to_f32(uint16_t h);
 /// f32 → bf16 bits, round to nearest even (the rounding the bf16 path applies to activations).
 uint16_t vk_f32_to_bf16(float f);
+/// n values f32 → f16 (round to nearest even; beyond ±65504 → ±inf) and back (exact), F16C where the
+/// CPU has it: the compact form of activations kept across calls.
+void vk_f32_to_f16_n(const float *x, uint16_t *y, size_t n);
+void vk_f16_to_f32_n(const uint16_t *x, float *y, size_t n);
 
 // MARK: - Vector math: exp, activations, broadcast rows, norms, attention (f32)
 //

@@ -7,7 +7,8 @@ import Tensors
 
 /// The temporal state of one encode or decode run: for each causal convolution, the last (up to 2)
 /// frames of its input; for each temporal resampler, whether it has seen its first frame.
-/// Its size is set by the frame size, never by the video length.
+/// Its size is set by the frame size, never by the video length; the frames are held in the backend's
+/// compact form (`Backend.compact`: f16 on a CPU backend that keeps activations so, half the memory).
 final class WanVAECache {
     var frames: [Int: Tensor] = [:]
     /// The causal convolutions' frames, one [B, C, 1, H, W] tensor each: a one-frame chunk's input joins
@@ -67,7 +68,7 @@ struct WanCausalConv {
         let kept = Array(previous.suffix(keep - fromX))
             + (try (t - fromX ..< t).map { t == 1 ? x : try b.slice(x, axis: 2, $0 ..< $0 + 1) })
         previous = []
-        cache.convFrames[slot] = kept
+        cache.convFrames[slot] = try kept.map { try b.compact($0) }  // f16 where the backend keeps activations so
         return try b.conv3d(input, weight, bias: bias,
                             Conv3DOptions(padding: (spatialPadding, spatialPadding), temporalPadding: pad))
     }
@@ -235,7 +236,7 @@ struct WanResample {
         } else {
             output = try b.slice(s, axis: 2, 0 ..< 1)  // the first chunk: one frame, passed through
         }
-        cache.frames[slot] = try b.slice(s, axis: 2, (s.shape[2] - 1) ..< s.shape[2])
+        cache.frames[slot] = try b.compact(try b.slice(s, axis: 2, (s.shape[2] - 1) ..< s.shape[2]))
         return output
     }
 
@@ -252,7 +253,7 @@ struct WanResample {
         if let previous = cache.frames[slot] { input = try b.concat([previous, rest], axis: 2) }
         let front = 2 - (input.shape[2] - rest.shape[2])
         let z = try b.conv3d(input, w, bias: timeBias, Conv3DOptions(temporalPadding: (front, 0)))  // [B, 2C, T, H, W]
-        cache.frames[slot] = try b.slice(input, axis: 2, max(0, input.shape[2] - 2) ..< input.shape[2])
+        cache.frames[slot] = try b.compact(try b.slice(input, axis: 2, max(0, input.shape[2] - 2) ..< input.shape[2]))
         let (batch, c2, t, h, wd) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3], z.shape[4])
         // [B, 2, C, T, H, W] → [B, C, T, 2, H, W] → [B, C, 2T, H, W]
         let doubled = try b.reshape(try b.permute(try b.reshape(z, [batch, 2, c2 / 2, t, h, wd]), [0, 2, 3, 1, 4, 5]),
