@@ -5,11 +5,12 @@ import Tensors
 
 extension CPUBackend {
     /// Conv3d. Stride 1 with ≥ 16 output channels (the VAE decoders' convs but their RGB heads): the direct
-    /// kernel (`conv3dDirect`), no column matrix. Stride 1 with fewer output channels: the kernel split
+    /// kernel (`conv3dDirect`), no column matrix; with bf16 operands for a kernel stored in bf16 on an
+    /// AVX-512 BF16 CPU. Stride 1 with fewer output channels: the kernel split
     /// into its kT temporal taps, each input frame's columns gathered once per band of rows and
     /// multiplied by OpenBLAS (`conv3dByTaps`). Strided convs gather per output frame (`conv3dPerFrame`).
     public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
-        try profiler.measure("conv3d") {
+        try profiler.measure(OpProfiler.byShape ? "conv3d \(weight.dtype) \(x.shape) * \(weight.shape) s\(o.stride.h)" : "conv3d") {
             _ = try OpShapes.conv3d(x: x.shape, weight: weight.shape, bias: bias?.shape, o)
             guard o.stride == (1, 1, 1) && o.dilation == (1, 1, 1) else { return try conv3dPerFrame(x, weight, bias: bias, o) }
             // Fewer than 16 output channels (an RGB head) would fill a register tile by a fraction.
@@ -38,13 +39,26 @@ extension CPUBackend {
         p.replicate = o.temporalPadMode == .replicate ? 1 : 0
         (p.t_out, p.h_out, p.w_out) = (Int32(outShape[2]), Int32(outShape[3]), Int32(outShape[4]))
         p.workers = Int32(ProcessInfo.processInfo.activeProcessorCount)
-        guard vk_conv3d_plan(&p, Self.convLevelCap) == 0 else { throw TensorError("conv3d", "x \(x.shape) with weight \(weight.shape), \(o)") }
-        let packed = HostBuffer(count: vk_conv3d_packed_floats(&p), pool: pool)
+        // A kernel stored in bf16 meets bf16 operands where the CPU has a bf16 dot product (as PyTorch's bf16
+        // convolutions do); every other kernel runs the f32 one.
+        let bf16 = stored?.bf16 == true && Self.bf16ConvAvailable && vk_conv3d_bf16_plan(&p) == 0
+        if !bf16 {
+            guard vk_conv3d_plan(&p, Self.convLevelCap) == 0 else { throw TensorError("conv3d", "x \(x.shape) with weight \(weight.shape), \(o)") }
+        }
+        let packed = HostBuffer(count: bf16 ? (vk_conv3d_bf16_packed_halves(&p) + 1) / 2 : vk_conv3d_packed_floats(&p), pool: pool)
         // f16 / bf16 kernels are packed from their stored bits: no f32 copy of the model's convs stays resident.
-        if let stored { vk_conv3d_pack_16(&p, stored.bits, stored.bf16 ? 1 : 0, packed.pointer) } else { vk_conv3d_pack(&p, kernel!.baseAddress, packed.pointer) }
+        if bf16 {
+            let halves = UnsafeMutableRawPointer(packed.pointer).assumingMemoryBound(to: UInt16.self)
+            vk_conv3d_bf16_pack(&p, stored!.bits, halves)
+            p.weights16 = UnsafePointer(halves)
+        } else if let stored {
+            vk_conv3d_pack_16(&p, stored.bits, stored.bf16 ? 1 : 0, packed.pointer)
+        } else {
+            vk_conv3d_pack(&p, kernel!.baseAddress, packed.pointer)
+        }
         p.weights = UnsafePointer(packed.pointer)
         p.bias = biasValues?.baseAddress
-        let scratchFloats = vk_conv3d_scratch_floats(&p), items = Int(vk_conv3d_items(&p))
+        let scratchFloats = bf16 ? (vk_conv3d_bf16_scratch_bytes(&p) + 3) / 4 : vk_conv3d_scratch_floats(&p), items = Int(vk_conv3d_items(&p))
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, items)
         let inputFrames = c * t * h * w, outputFrames = outShape.count / b
         withExtendedLifetime(packed) {
@@ -63,7 +77,7 @@ extension CPUBackend {
                             while true {
                                 let item = vk_claim_next(claim.value)
                                 if item >= items { break }
-                                vk_conv3d_run(shared.value, item, item + 1, scratch)
+                                if bf16 { vk_conv3d_bf16_run(shared.value, item, item + 1, scratch) } else { vk_conv3d_run(shared.value, item, item + 1, scratch) }
                             }
                         }
                     }
@@ -75,6 +89,10 @@ extension CPUBackend {
 
     /// VACEKIT_CPU_KERNELS caps the conv3d kernel level as it caps the GEMMs' (portable: the C tiles).
     static let convLevelCap: Int32 = vk_kernel_level_from_env()
+    /// Whether kernels stored in bf16 run the bf16 conv3d: the CPU has AVX-512 BF16, the level cap allows
+    /// AVX-512 and VACEKIT_CONV is not `f32`.
+    public static let bf16ConvAvailable = convLevelCap >= Int32(vk_level_avx512) && ProcessInfo.processInfo.environment["VACEKIT_CONV"] != "f32"
+        && vk_attention_bf16_available() != 0  // the same AVX-512 F/BW/BF16 check
 
     private func conv3dByTaps(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         let outShape = try o.outputShape(input: x.shape, weight: weight.shape)

@@ -3,7 +3,9 @@ import Foundation
 /// `VACEKIT_PROFILE=1`: wall time per op kind, summed, printed to stderr when the backend is released
 /// (or on `report()`), slowest first.
 final class OpProfiler: @unchecked Sendable {
-    static let enabled = ProcessInfo.processInfo.environment["VACEKIT_PROFILE"] == "1"
+    static let enabled = ["1", "shapes"].contains(ProcessInfo.processInfo.environment["VACEKIT_PROFILE"])
+    /// `VACEKIT_PROFILE=shapes`: convolutions timed per shape and weight dtype.
+    static let byShape = ProcessInfo.processInfo.environment["VACEKIT_PROFILE"] == "shapes"
     private let lock = NSLock()
     private var totals: [String: (seconds: Double, calls: Int)] = [:]
 

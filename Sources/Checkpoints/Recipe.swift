@@ -8,7 +8,10 @@ import Tensors
 /// | `linear`    | f32 | f16 | bf16 | q8 group G   |
 /// | `sensitive` | f32 | f16 | f16  | f16          |
 /// | `small`     | f32 | f32 | f32  | f32          |
-/// | `conv`      | f32 | f16 | f16  | f16          |
+/// | `conv`      | f32 | f16 | bf16 | f16          |
+///
+/// A bf16 VAE is stored with bf16 convolutions: the CPU's bf16 conv3d computes with them directly (on
+/// AVX512_BF16; elsewhere they are widened), as PyTorch runs a VAE cast to bfloat16.
 ///
 /// `--keep PATTERN` (a regular expression over canonical names) stores matching tensors in f32.
 public struct Recipe: Sendable, CustomStringConvertible {
@@ -43,7 +46,8 @@ public struct Recipe: Sendable, CustomStringConvertible {
             case .bf16: return .bf16
             case .q8: return .q8(group: group)
             }
-        case .sensitive, .conv: return .f16
+        case .conv: return precision == .bf16 ? .bf16 : .f16
+        case .sensitive: return .f16
         case .small: return .f32
         }
     }

@@ -108,6 +108,63 @@ import Testing
         #expect(error.within(1e-6), "\(error)")
     }
 
+    /// The bf16 kernel (AVX-512 BF16) on every case: against the float64 reference on the bf16-rounded
+    /// input and weights its f32 sums leave ≤ 1e-6, and one changed weight fails that; against the exact
+    /// operands it stays within what bf16 rounding costs.
+    @Test(.enabled(if: CPUBackend.bf16ConvAvailable, "needs AVX-512 BF16"), arguments: cases)
+    func bf16KernelMatchesTheRoundedReference(_ c: Case) throws {
+        let (x, w, bias) = Self.inputs(c, seed: 3)
+        let (xr, wr) = (x.map(Self.bf16), w.map(Self.bf16))
+        let rounded = Self.reference(c, xr, wr, bias), exact = Self.reference(c, x, w, bias)
+        let out = Self.directBF16(c, x, wr, bias)
+        let error = try ErrorMetric.compare(out, rounded.values, what: "bf16 conv3d \(c)")
+        let toExact = try ErrorMetric.compare(out, exact.values, what: "bf16 conv3d \(c) vs exact")
+        print("conv3d bf16 \(c): \(error.relativeL2) to the rounded operands, \(toExact.relativeL2) to the exact ones")
+        #expect(error.within(1e-6), "\(c): \(error)")
+        #expect(toExact.within(1e-2), "\(c): \(toExact)")
+        var perturbed = wr
+        perturbed[perturbed.count - 1] = Self.bf16(perturbed[perturbed.count - 1] + 0.01)
+        let wrong = try ErrorMetric.compare(Self.directBF16(c, x, perturbed, bias), rounded.values, what: "perturbed")
+        #expect(!wrong.within(1e-6), "\(c): a changed weight gives \(wrong)")
+    }
+
+    /// The bf16 C kernel on one batch item (weights given as bf16-exact floats), items split over two scratches.
+    static func directBF16(_ c: Case, _ x: [Float], _ w: [Float], _ bias: [Float]) -> [Float] {
+        let expected = reference(c, x, w, bias)
+        var p = vk_conv3d()
+        (p.c, p.t, p.h, p.w) = (Int32(c.input[0]), Int32(c.input[1]), Int32(c.input[2]), Int32(c.input[3]))
+        (p.o, p.kt, p.kh, p.kw) = (Int32(c.kernel[0]), Int32(c.kernel[2]), Int32(c.kernel[3]), Int32(c.kernel[4]))
+        (p.pad_h, p.pad_w, p.pad_before, p.replicate) = (Int32(c.padding.h), Int32(c.padding.w), Int32(c.temporal.0), c.replicate ? 1 : 0)
+        (p.t_out, p.h_out, p.w_out) = (Int32(expected.shape[2]), Int32(expected.shape[3]), Int32(expected.shape[4]))
+        p.workers = Int32(c.workers)
+        #expect(vk_conv3d_bf16_plan(&p) == 0)
+        let bits = w.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+        var packed = [UInt16](repeating: 0xffff, count: vk_conv3d_bf16_packed_halves(&p))
+        var out = [Float](repeating: .nan, count: expected.values.count)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: vk_conv3d_bf16_scratch_bytes(&p), alignment: 64)
+        defer { scratch.deallocate() }
+        let items = vk_conv3d_items(&p)
+        bits.withUnsafeBufferPointer { vk_conv3d_bf16_pack(&p, $0.baseAddress, &packed) }
+        x.withUnsafeBufferPointer { xs in
+            bias.withUnsafeBufferPointer { bs in
+                packed.withUnsafeBufferPointer { ps in
+                    out.withUnsafeMutableBufferPointer { ys in
+                        (p.x, p.weights16, p.bias, p.y) = (xs.baseAddress, ps.baseAddress, bs.baseAddress, ys.baseAddress)
+                        vk_conv3d_bf16_run(&p, 0, items / 2, scratch)
+                        vk_conv3d_bf16_run(&p, items / 2, items, scratch)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Round to nearest even at bf16.
+    static func bf16(_ x: Float) -> Float {
+        let bits = x.bitPattern
+        return Float(bitPattern: (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000)
+    }
+
     /// f16 and bf16 kernels: packed from their stored bits (not widened), equal to the reference on the
     /// stored values; a bf16 kernel read as f16 bits (the wrong format) fails.
     @Test(arguments: [DType.f16, DType.bf16])
@@ -127,7 +184,9 @@ import Testing
                                          Conv3DOptions(padding: (1, 1), temporalPadding: c.temporal))
             return try backend.floats(out)
         }
-        let expected = Self.reference(c, x, stored, bias).values
+        // A bf16 kernel meets bf16 operands where the CPU has the bf16 conv: the input is rounded too.
+        let input = dtype == .bf16 && CPUBackend.bf16ConvAvailable ? x.map(Self.bf16) : x
+        let expected = Self.reference(c, input, stored, bias).values
         let error = try ErrorMetric.compare(try run(dtype), expected, what: "conv3d \(dtype) kernel")
         #expect(error.within(1e-6), "\(error)")
         if dtype == .bf16 {

@@ -71,6 +71,26 @@ import VKQ
         #expect(try ErrorMetric.compare(pairs, perFrame, what: "decode").relativeL2 <= 1e-6)
     }
 
+    /// Stored in f16 and bf16 (`convert --precision`): f16 convolutions are widened (f32 arithmetic), bf16 ones
+    /// run the bf16 conv3d where the CPU has AVX512_BF16; each stays within its bound, and a VAE with one
+    /// perturbed weight, stored the same way, does not.
+    @Test(arguments: [(Recipe.Precision.f16, 2e-3), (.bf16, 1.5e-2)])
+    func storedPrecisionsStayWithinTheirBounds(precision: Recipe.Precision, bound: Double) throws {
+        let backend = CPUBackend()
+        let weights = try ModelFixtures.wanVAE(precision: precision)
+        let vae = try WanVAE(weights: weights, backend: backend)
+        let latent = try Self.normalisedDecodeInput(vae, backend)
+        let encodeError = try Self.error(try vae.encode(try Self.tensor("encode_input", backend)), "latents_normalized", backend)
+        let decodeError = try Self.error(try vae.decode(latent), "decoded", backend)
+        let name = "decoder.upsamples.3.time_conv.weight"
+        let perturbed = try PerturbedWeights(base: weights, name: name) { $0.enumerated().map { $0 == 2 ? $1 + 0.5 : $1 } }
+        let wrongError = try Self.error(try WanVAE(weights: perturbed, backend: backend).decode(latent), "decoded", backend)
+        print("Wan VAE stored \(precision) (CPU\(precision == .bf16 && CPUBackend.bf16ConvAvailable ? ", bf16 conv3d" : "")): "
+              + "encode relative L2 \(encodeError), decode \(decodeError); one weight perturbed \(wrongError)")
+        #expect(encodeError <= bound && decodeError <= bound)
+        #expect(wrongError > bound)
+    }
+
     /// A CPU backend that keeps activations in f16 holds every cached frame so (half the memory) and
     /// stays within the f16 bound; the rounding is real (the result is not the f32 one).
     @Test func compactCachesStayWithinTheF16Bound() throws {

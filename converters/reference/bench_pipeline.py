@@ -2,7 +2,8 @@
 """diffusers side of the `vacekit generate` benchmark (BENCHMARKS.md): WanVACEPipeline at the real
 Wan2.1-VACE-1.3B dimensions with random weights (transformer and VAE), text embeddings given (no T5, as
 `vacekit generate --text-embeddings`), FlowMatchEuler, CPU; the transformer in float32 or (`--dtype bfloat16`, PyTorch's
-fastest dtype on CPUs with AVX512_BF16) bfloat16, the VAE in float32 either way (as diffusers' Wan examples load it). Prints one JSON line: per-stage seconds
+fastest dtype on CPUs with AVX512_BF16) bfloat16, the VAE in float32 (as diffusers' Wan examples load it) or with
+`--vae-dtype bfloat16` in bfloat16. Prints one JSON line: per-stage seconds
 (VAE encode, transformer calls, VAE decode), total, peak RSS.
 
 Also writes the random full-size VAE in the diffusers layout (--save-vae DIR) for `vacekit convert`.
@@ -25,6 +26,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="the transformer's dtype")
+    ap.add_argument("--vae-dtype", choices=["float32", "bfloat16"], default="float32",
+                    help="the VAE's dtype (bfloat16: beside a VaceKit VAE converted with --precision bf16)")
     ap.add_argument("--save-vae")
     args = ap.parse_args()
 
@@ -37,6 +40,7 @@ def main() -> None:
     if args.save_vae:
         vae.save_pretrained(args.save_vae)
         return
+    vae = vae.to(getattr(torch, args.vae_dtype))
     start = time.perf_counter()
     transformer = WanVACETransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
@@ -79,7 +83,7 @@ def main() -> None:
              num_frames=args.frames, num_inference_steps=args.steps, guidance_scale=5.0, generator=g, output_type="np", **kwargs)
         total = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"impl": "diffusers WanVACEPipeline", "dtype": args.dtype, "task": args.task, "frames": args.frames, "height": args.height,
+    print(json.dumps({"impl": "diffusers WanVACEPipeline", "dtype": args.dtype, "vae_dtype": args.vae_dtype, "task": args.task, "frames": args.frames, "height": args.height,
                       "width": args.width, "steps": args.steps, "threads": args.threads, "build_seconds": build,
                       "stages": seconds, "total_seconds": total, "peak_rss_bytes": peak, "torch": torch.__version__}), flush=True)
 

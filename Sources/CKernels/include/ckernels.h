@@ -220,6 +220,7 @@ void vk_im2col_frame(const float *src, size_t channel_stride, int H, int W, int 
 typedef struct {
     const float *x;        // input [C][T][H][W]
     const float *weights;  // packed by vk_conv3d_pack (vk_conv3d_packed_floats floats)
+    const uint16_t *weights16;  // the bf16 kernel's: packed by vk_conv3d_bf16_pack
     const float *bias;     // [O] or NULL
     float *y;              // output [O][T'][H'][W']
     int32_t c, t, h, w;
@@ -251,6 +252,17 @@ int vk_conv3d_items(const vk_conv3d *p);
 /// Floats of one thread's scratch.
 size_t vk_conv3d_scratch_floats(const vk_conv3d *p);
 void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch);
+
+/// The same convolution with bf16 operands (conv3d_bf16.c, AVX-512 BF16: vdpbf16ps tiles of 32 output
+/// channels × 8 pixels, the input rounded to bf16 in its panels, f32 sums), for kernels stored in bf16.
+/// vk_conv3d_bf16_plan returns -1 where the CPU lacks AVX-512 BF16 (or for sizes vk_conv3d_plan refuses);
+/// then pack the stored bf16 bits once and run items as with vk_conv3d_run, each thread with
+/// vk_conv3d_bf16_scratch_bytes of scratch.
+int vk_conv3d_bf16_plan(vk_conv3d *p);
+size_t vk_conv3d_bf16_packed_halves(const vk_conv3d *p);
+void vk_conv3d_bf16_pack(const vk_conv3d *p, const uint16_t *w, uint16_t *packed);
+size_t vk_conv3d_bf16_scratch_bytes(const vk_conv3d *p);
+void vk_conv3d_bf16_run(const vk_conv3d *p, int i0, int i1, void *scratch);
 
 /// Allocations of at least `bytes` get a mapping of their own (glibc's M_MMAP_THRESHOLD, fixed).
 void vk_malloc_mmap_threshold(size_t bytes);
