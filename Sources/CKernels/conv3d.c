@@ -106,6 +106,17 @@ size_t vk_conv3d_scratch_floats(const vk_conv3d *p) {
     return (size_t)p->band * (panel + acc);
 }
 
+void vk_conv3d_input_row(const vk_conv3d *p, int c, int frame, int y, int n, float *out) {
+    if (!p->frames) {
+        memcpy(out, p->x + (((size_t)c * p->t + frame) * p->h + y) * p->w, sizeof(float) * (size_t)n);
+        return;
+    }
+    const vk_conv3d_frame *f = p->frames + frame;
+    const size_t at = (size_t)c * f->channel_stride + (size_t)y * p->w;
+    if (f->half) vk_f16_to_f32_n((const uint16_t *)f->data + at, out, (size_t)n);
+    else memcpy(out, (const float *)f->data + at, sizeof(float) * (size_t)n);
+}
+
 /// The panel of channels [c0, c0 + n) for output frame f, row y: panel[c][dt][dy][xp] = the padded
 /// input at channel c0 + c, padded frame f + dt, row y + dy − pad_h, column xp − pad_w.
 static void pack_panel(const vk_conv3d *p, int f, int y, int c0, int n, int wp, float *panel) {
@@ -120,12 +131,11 @@ static void pack_panel(const vk_conv3d *p, int f, int y, int c0, int n, int wp, 
                     memset(row, 0, sizeof(float) * (size_t)wp);
                     continue;
                 }
-                const float *src = p->x + (((size_t)(c0 + c) * p->t + frame) * p->h + sy) * p->w;
                 // Column xp reads input x = xp − pad_w: valid for xp in [pad_w, pad_w + W) ∩ [0, wp).
                 int x1 = p->pad_w + p->w;
                 if (x1 > wp) x1 = wp;
                 memset(row, 0, sizeof(float) * (size_t)p->pad_w);
-                memcpy(row + p->pad_w, src, sizeof(float) * (size_t)(x1 - p->pad_w));
+                vk_conv3d_input_row(p, c0 + c, frame, sy, x1 - p->pad_w, row + p->pad_w);
                 if (x1 < wp) memset(row + x1, 0, sizeof(float) * (size_t)(wp - x1));
             }
         }

@@ -76,7 +76,7 @@ static void scratch_layout(const vk_conv3d *p, size_t *panel_words, size_t *acc_
 size_t vk_conv3d_bf16_scratch_bytes(const vk_conv3d *p) {
     size_t panel, acc;
     scratch_layout(p, &panel, &acc);
-    return (size_t)p->band * (panel + acc) * 4 + 64;
+    return ((size_t)p->band * (panel + acc) + 2 * (size_t)p->w) * 4 + 64;
 }
 
 #if defined(__x86_64__)
@@ -94,8 +94,9 @@ AVX512BF16 static void pair_rows(const float *a, const float *b, int n, uint32_t
     }
 }
 
-/// The panel of channel pairs [c0/2, c0/2 + n/2) for output frame f, row y (conv3d.c's pack_panel, in pairs).
-AVX512BF16 static void pack_panel(const vk_conv3d *p, int f, int y, int c0, int n, int wp, uint32_t *panel) {
+/// The panel of channel pairs [c0/2, c0/2 + n/2) for output frame f, row y (conv3d.c's pack_panel, in pairs);
+/// `wide`: 2·W floats of scratch for rows read through a frame table.
+AVX512BF16 static void pack_panel(const vk_conv3d *p, int f, int y, int c0, int n, int wp, uint32_t *panel, float *wide) {
     for (int i = 0; i < n / 2; i++)
         for (int dt = 0; dt < p->kt; dt++) {
             int frame = f + dt - p->pad_before;
@@ -107,12 +108,21 @@ AVX512BF16 static void pack_panel(const vk_conv3d *p, int f, int y, int c0, int 
                     memset(row, 0, sizeof(uint32_t) * (size_t)wp);
                     continue;
                 }
-                const size_t plane = (size_t)p->t * p->h * p->w, at = ((size_t)frame * p->h + sy) * p->w;
-                const float *a = p->x + (size_t)c * plane + at, *b = c + 1 < p->c ? p->x + (size_t)(c + 1) * plane + at : NULL;
                 int x1 = p->pad_w + p->w;
                 if (x1 > wp) x1 = wp;
+                const int n_x = x1 - p->pad_w;
+                const float *a, *b = NULL;
+                if (!p->frames) {
+                    const size_t plane = (size_t)p->t * p->h * p->w, at = ((size_t)frame * p->h + sy) * p->w;
+                    a = p->x + (size_t)c * plane + at;
+                    if (c + 1 < p->c) b = p->x + (size_t)(c + 1) * plane + at;
+                } else {  // a frame table (cached frames, maybe f16): the two rows widened first
+                    vk_conv3d_input_row(p, c, frame, sy, n_x, wide);
+                    if (c + 1 < p->c) vk_conv3d_input_row(p, c + 1, frame, sy, n_x, wide + p->w), b = wide + p->w;
+                    a = wide;
+                }
                 memset(row, 0, sizeof(uint32_t) * (size_t)p->pad_w);
-                pair_rows(a, b, x1 - p->pad_w, row + p->pad_w);
+                pair_rows(a, b, n_x, row + p->pad_w);
                 if (x1 < wp) memset(row + x1, 0, sizeof(uint32_t) * (size_t)(wp - x1));
             }
         }
@@ -167,6 +177,7 @@ AVX512BF16 void vk_conv3d_bf16_run(const vk_conv3d *p, int i0, int i1, void *scr
     scratch_layout(p, &panel_words, &acc_floats);
     uint32_t *panels = (uint32_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *accs = (float *)(panels + (size_t)p->band * panel_words);
+    float *wide = accs + (size_t)p->band * acc_floats;  // 2·W floats
     const size_t plane = (size_t)p->h_out * p->w_out;
     for (int item = i0; item < i1; item++) {
         const int r0 = item / p->groups * p->band, nr = rows - r0 < p->band ? rows - r0 : p->band;
@@ -174,7 +185,7 @@ AVX512BF16 void vk_conv3d_bf16_run(const vk_conv3d *p, int i0, int i1, void *scr
         for (int c0 = 0; c0 < p->c; c0 += p->icb) {
             const int n = round_up(p->c - c0 < p->icb ? p->c - c0 : p->icb, 2);
             for (int r = 0; r < nr; r++)
-                pack_panel(p, (r0 + r) / p->h_out, (r0 + r) % p->h_out, c0, n, wp, panels + r * panel_words);
+                pack_panel(p, (r0 + r) / p->h_out, (r0 + r) % p->h_out, c0, n, wp, panels + r * panel_words, wide);
             tile_args a = {.rows = n / 2 * p->kt * p->kh, .kw = p->kw, .wp = wp, .first = c0 == 0};
             for (int b = b0; b < b1; b++) {
                 a.w = p->weights16 + ((size_t)b * pairs + c0 / 2) * taps * OB * 2;

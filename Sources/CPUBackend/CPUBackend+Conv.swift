@@ -18,13 +18,52 @@ extension CPUBackend {
         }
     }
 
+    /// With cached frames: the direct kernel reads them (f32 or compacted f16) and x in place through a
+    /// frame table, so the joined input (3 frames of 96 channels at 832×480: 460 MB) is never made; the
+    /// other paths join them first.
+    public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions, history: [Tensor]) throws -> Tensor {
+        guard !history.isEmpty else { return try conv3d(x, weight, bias: bias, o) }
+        let parts = history + [x]
+        var dims = x.shape.dims
+        dims[2] = parts.reduce(0) { $0 + $1.shape[2] }
+        let joined = Shape(dims)
+        guard o.stride == (1, 1, 1), o.dilation == (1, 1, 1), weight.shape[0] >= 16,
+              parts.allSatisfy({ $0.shape.rank == 5 && $0.shape[0] == dims[0] && $0.shape[1] == dims[1] && $0.shape[3] == dims[3] && $0.shape[4] == dims[4] })
+        else { return try conv3d(try concat(parts, axis: 2), weight, bias: bias, o) }
+        return try profiler.measure(OpProfiler.byShape ? "conv3d \(weight.dtype) \(joined) * \(weight.shape) s1 (in place)" : "conv3d") {
+            _ = try OpShapes.conv3d(x: joined, weight: weight.shape, bias: bias?.shape, o)
+            // Per part: its base pointer, whether it holds f16 halves, and its frame count.
+            let sources: [(pointer: UnsafeRawPointer, half: Bool, frames: Int)] = try parts.map { t in
+                if let half = t.storage as? HostHalfBuffer { return (UnsafeRawPointer(half.halves), true, t.shape[2]) }
+                return (UnsafeRawPointer(try values(t, "conv3d").baseAddress!), false, t.shape[2])
+            }
+            let (c, plane) = (dims[1], dims[3] * dims[4])
+            let tables: [[vk_conv3d_frame]] = (0 ..< dims[0]).map { batch in
+                sources.flatMap { source in
+                    (0 ..< source.frames).map { j in
+                        let offset = (batch * c * source.frames + j) * plane  // channel 0 of frame j of this batch item
+                        let bytes = offset * (source.half ? 2 : 4)
+                        return vk_conv3d_frame(data: source.pointer + bytes, channel_stride: source.frames * plane, half: source.half ? 1 : 0)
+                    }
+                }
+            }
+            return try withExtendedLifetime(parts) { try conv3dDirect(nil, joined, weight, bias: bias, o, frames: tables) }
+        }
+    }
+
     /// Stride 1 on the direct kernel of CKernels (conv3d.c): no column matrix, the weights packed once
     /// per call into register-tile order, work items (a band of output rows × a group of output channels) claimed one at a time by one
     /// worker per core, each with a scratch of its own (input panels and rows of accumulators).
     private func conv3dDirect(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
-        let outShape = try o.outputShape(input: x.shape, weight: weight.shape)
-        let (b, c, t, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], x.shape[4])
-        let input = try values(x, "conv3d")
+        try conv3dDirect(x, x.shape, weight, bias: bias, o, frames: nil)
+    }
+
+    /// `x` (shape `inputShape`), or with `frames` (per batch item, a table of its input frames) no x at all.
+    private func conv3dDirect(_ x: Tensor?, _ inputShape: Shape, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions,
+                              frames: [[vk_conv3d_frame]]?) throws -> Tensor {
+        let outShape = try o.outputShape(input: inputShape, weight: weight.shape)
+        let (b, c, t, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3], inputShape[4])
+        let input = try x.map { try values($0, "conv3d") }
         let stored = (weight.storage as? HostWeight)?.halfBits
         let kernel = stored == nil ? try values(weight, "conv3d") : nil
         let biasValues = try bias.map { try values($0, "conv3d") }
@@ -43,7 +82,7 @@ extension CPUBackend {
         // convolutions do); every other kernel runs the f32 one.
         let bf16 = stored?.bf16 == true && Self.bf16ConvAvailable && vk_conv3d_bf16_plan(&p) == 0
         if !bf16 {
-            guard vk_conv3d_plan(&p, Self.convLevelCap) == 0 else { throw TensorError("conv3d", "x \(x.shape) with weight \(weight.shape), \(o)") }
+            guard vk_conv3d_plan(&p, Self.convLevelCap) == 0 else { throw TensorError("conv3d", "x \(inputShape) with weight \(weight.shape), \(o)") }
         }
         let packed = HostBuffer(count: bf16 ? (vk_conv3d_bf16_packed_halves(&p) + 1) / 2 : vk_conv3d_packed_floats(&p), pool: pool)
         // f16 / bf16 kernels are packed from their stored bits: no f32 copy of the model's convs stays resident.
@@ -61,26 +100,31 @@ extension CPUBackend {
         let scratchFloats = bf16 ? (vk_conv3d_bf16_scratch_bytes(&p) + 3) / 4 : vk_conv3d_scratch_floats(&p), items = Int(vk_conv3d_items(&p))
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, items)
         let inputFrames = c * t * h * w, outputFrames = outShape.count / b
+        // Items claimed one at a time by one worker per core, each with its own scratch.
+        func runItems(_ problem: UnsafePointer<vk_conv3d>) {
+            let shared = UncheckedSendable(problem)
+            var next: Int32 = 0
+            withUnsafeMutablePointer(to: &next) { counter in
+                let claim = UncheckedSendable(counter)
+                DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+                    defer { scratch.deallocate() }
+                    while true {
+                        let item = vk_claim_next(claim.value)
+                        if item >= items { break }
+                        if bf16 { vk_conv3d_bf16_run(shared.value, item, item + 1, scratch) } else { vk_conv3d_run(shared.value, item, item + 1, scratch) }
+                    }
+                }
+            }
+        }
         withExtendedLifetime(packed) {
             for batch in 0 ..< b {
                 var problem = p
-                problem.x = input.baseAddress! + batch * inputFrames
+                problem.x = input.map { UnsafePointer($0.baseAddress! + batch * inputFrames) }
                 problem.y = buffer.pointer + batch * outputFrames
-                withUnsafePointer(to: problem) { plan in
-                    let shared = UncheckedSendable(plan)
-                    var next: Int32 = 0
-                    withUnsafeMutablePointer(to: &next) { counter in
-                        let claim = UncheckedSendable(counter)
-                        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
-                            defer { scratch.deallocate() }
-                            while true {
-                                let item = vk_claim_next(claim.value)
-                                if item >= items { break }
-                                if bf16 { vk_conv3d_bf16_run(shared.value, item, item + 1, scratch) } else { vk_conv3d_run(shared.value, item, item + 1, scratch) }
-                            }
-                        }
-                    }
+                (frames?[batch] ?? []).withUnsafeBufferPointer { table in
+                    problem.frames = frames == nil ? nil : table.baseAddress
+                    withUnsafePointer(to: problem, runItems)
                 }
             }
         }

@@ -65,6 +65,10 @@ public protocol Backend: AnyObject, Sendable {
     // MARK: convolution (f32 accumulation)
     /// 3-D convolution, x `[B, C, T, H, W]`, weight `[O, C, kT, kH, kW]` (any weight dtype), bias `[O]`.
     func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ options: Conv3DOptions) throws -> Tensor
+    /// The same conv3d of the frames `history` then `x` along time (each `[B, C, tᵢ, H, W]`, history
+    /// possibly `compact`), as if they were concatenated first: a causal conv meeting its frame cache. A
+    /// backend may read them in place instead of joining them (the CPU's direct kernel does).
+    func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ options: Conv3DOptions, history: [Tensor]) throws -> Tensor
 
     // MARK: layout
     /// Same data, new shape (element count must match). Never copies.
@@ -92,6 +96,11 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    /// The frames joined, then one conv3d.
+    public func conv3d(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ options: Conv3DOptions, history: [Tensor]) throws -> Tensor {
+        try conv3d(history.isEmpty ? x : try concat(history + [x], axis: 2), weight, bias: bias, options)
+    }
+
     /// Attention at full precision (`AttentionPrecision.f32`).
     public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, keyMask: Tensor?) throws -> Tensor {
         try attention(q: q, k: k, v: v, heads: heads, keyMask: keyMask, precision: .f32)

@@ -108,6 +108,33 @@ import Testing
         #expect(error.within(1e-6), "\(error)")
     }
 
+    /// `conv3d(x, …, history:)` reads cached frames (f32, or compacted to f16) and x in place: exactly the
+    /// conv of the joined frames, for batch 2, with f32 and (where the CPU has it) bf16 kernels.
+    @Test(arguments: [DType.f32, DType.bf16])
+    func cachedFramesAreReadInPlace(dtype: DType) throws {
+        let (c, o, h, w) = (20, 40, 5, 13)
+        var random = SeededRandom(seed: 21)
+        let values = random.values(2 * c * 4 * h * w), kernel = random.values(o * c * 27, scale: 0.3), bias = random.values(o)
+        let bits = kernel.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: bits.count * 2, alignment: 64)
+        defer { bytes.deallocate() }
+        bits.withUnsafeBytes { bytes.copyMemory(from: $0) }
+        for kept in [CPUBackend.KeptActivations.f32, .f16] {
+            let backend = CPUBackend(keptActivations: kept)
+            let weight = dtype == .f32 ? try backend.tensor(kernel, [o, c, 3, 3, 3])
+                : try backend.weight(WeightData(name: "conv.weight", shape: [o, c, 3, 3, 3], dtype: .bf16, data: UnsafeRawBufferPointer(bytes), owner: nil))
+            let video = try backend.tensor(values, [2, c, 4, h, w])
+            // Two cached frames (one tensor of 1 frame, one of 2 … as a cache holds them), then one new frame.
+            let history = [try backend.compact(try backend.slice(video, axis: 2, 0 ..< 1)), try backend.compact(try backend.slice(video, axis: 2, 1 ..< 3))]
+            let x = try backend.slice(video, axis: 2, 3 ..< 4)
+            let options = Conv3DOptions(padding: (1, 1), temporalPadding: (0, 0))
+            let inPlace = try backend.floats(try backend.conv3d(x, weight, bias: try backend.tensor(bias, [o]), options, history: history))
+            let joined = try backend.floats(try backend.conv3d(try backend.concat(history + [x], axis: 2), weight, bias: try backend.tensor(bias, [o]), options))
+            #expect(inPlace == joined, "\(dtype) kernel, \(kept) history: in place differs from joined")
+            #expect(inPlace.count == 2 * o * 2 * h * w)
+        }
+    }
+
     /// The bf16 kernel (AVX-512 BF16) on every case: against the float64 reference on the bf16-rounded
     /// input and weights its f32 sums leave ≤ 1e-6, and one changed weight fails that; against the exact
     /// operands it stays within what bf16 rounding costs.

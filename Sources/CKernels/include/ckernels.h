@@ -217,8 +217,17 @@ void vk_im2col_frame(const float *src, size_t channel_stride, int H, int W, int 
 /// split), pack the weights once with vk_conv3d_pack, then run items [i0, i1) — items (`band` consecutive
 /// rows of the T'·H' output rows × one group of output channels) write disjoint parts of y and may run on
 /// several threads, each with its own scratch.
+/// One input frame of a conv3d read through a frame table: channel c's [H][W] plane at data + c · channel_stride
+/// elements, f32 (half = 0) or f16 bits (half = 1).
+typedef struct {
+    const void *data;
+    size_t channel_stride;
+    int32_t half;
+} vk_conv3d_frame;
+
 typedef struct {
     const float *x;        // input [C][T][H][W]
+    const vk_conv3d_frame *frames;  // or, when not NULL, the T input frames one by one (x unused)
     const float *weights;  // packed by vk_conv3d_pack (vk_conv3d_packed_floats floats)
     const uint16_t *weights16;  // the bf16 kernel's: packed by vk_conv3d_bf16_pack
     const float *bias;     // [O] or NULL
@@ -252,6 +261,8 @@ int vk_conv3d_items(const vk_conv3d *p);
 /// Floats of one thread's scratch.
 size_t vk_conv3d_scratch_floats(const vk_conv3d *p);
 void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch);
+/// Columns [0, n) of input channel c, frame `frame`, row y as f32 (from x or the frame table).
+void vk_conv3d_input_row(const vk_conv3d *p, int c, int frame, int y, int n, float *out);
 
 /// The same convolution with bf16 operands (conv3d_bf16.c, AVX-512 BF16: vdpbf16ps tiles of 32 output
 /// channels × 8 pixels, the input rounded to bf16 in its panels, f32 sums), for kernels stored in bf16.

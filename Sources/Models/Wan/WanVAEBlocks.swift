@@ -58,19 +58,20 @@ struct WanCausalConv {
             return try b.conv3d(x, weight, bias: bias, Conv3DOptions(padding: (spatialPadding, spatialPadding)))
         }
         var previous = cache.convFrames.removeValue(forKey: slot) ?? []
-        let input = previous.isEmpty ? x : try b.concat(previous + [x], axis: 2)  // [B, C, cached + T, H, W]
         let front = kt - 1 - previous.count
         let pad = cache.fault == .padBehind ? (0, front) : (front, 0)
-        // The next chunk's cache, set before the convolution so that the frames it drops are freed
-        // first (at 480×832 a 96-channel frame is 153 MB): the last kT − 1 input frames.
+        // The next chunk's cache: the last kT − 1 input frames, f16 where the backend keeps activations so.
         let t = x.shape[2], keep = min(cache.fault == .dropFrame ? 1 : kt - 1, previous.count + t)
         let fromX = min(keep, t)
         let kept = Array(previous.suffix(keep - fromX))
             + (try (t - fromX ..< t).map { t == 1 ? x : try b.slice(x, axis: 2, $0 ..< $0 + 1) })
+        cache.convFrames[slot] = try kept.map { try b.compact($0) }
+        // The cached frames, then x: read in place where the backend can (never joined: at 480×832 the
+        // joined 3-frame input of a 96-channel conv would be 460 MB).
+        let history = previous
         previous = []
-        cache.convFrames[slot] = try kept.map { try b.compact($0) }  // f16 where the backend keeps activations so
-        return try b.conv3d(input, weight, bias: bias,
-                            Conv3DOptions(padding: (spatialPadding, spatialPadding), temporalPadding: pad))
+        return try b.conv3d(x, weight, bias: bias, Conv3DOptions(padding: (spatialPadding, spatialPadding), temporalPadding: pad),
+                            history: history)
     }
 }
 
@@ -249,11 +250,13 @@ struct WanResample {
             guard x.shape[2] > 1 else { return x }
             rest = try b.slice(x, axis: 2, 1 ..< x.shape[2])
         }
-        var input = rest
-        if let previous = cache.frames[slot] { input = try b.concat([previous, rest], axis: 2) }
-        let front = 2 - (input.shape[2] - rest.shape[2])
-        let z = try b.conv3d(input, w, bias: timeBias, Conv3DOptions(temporalPadding: (front, 0)))  // [B, 2C, T, H, W]
-        cache.frames[slot] = try b.compact(try b.slice(input, axis: 2, max(0, input.shape[2] - 2) ..< input.shape[2]))
+        let previous = cache.frames[slot], cached = previous?.shape[2] ?? 0, newFrames = rest.shape[2]
+        // The next cache: the last 2 frames of previous ++ rest (a compacted previous is an operand of
+        // concat only: joined whole, then its last frame taken).
+        cache.frames[slot] = try b.compact(
+            newFrames >= 2 || previous == nil ? try b.slice(rest, axis: 2, max(0, newFrames - 2) ..< newFrames)
+                : try b.slice(try b.concat([previous!, rest], axis: 2), axis: 2, cached - 1 ..< cached + 1))
+        let z = try b.conv3d(rest, w, bias: timeBias, Conv3DOptions(temporalPadding: (2 - cached, 0)), history: previous.map { [$0] } ?? [])  // [B, 2C, T, H, W]
         let (batch, c2, t, h, wd) = (z.shape[0], z.shape[1], z.shape[2], z.shape[3], z.shape[4])
         // [B, 2, C, T, H, W] → [B, C, T, 2, H, W] → [B, C, 2T, H, W]
         let doubled = try b.reshape(try b.permute(try b.reshape(z, [batch, 2, c2 / 2, t, h, wd]), [0, 2, 3, 1, 4, 5]),
