@@ -82,7 +82,7 @@ struct LTXBlock {
 
         // Feed-forward.
         h = try b.modulate(try b.rmsNorm(x, weight: nil, eps: inputs.eps), scale: row(4), shift: row(3))
-        y = try b.linear(try b.unary(.geluTanh, try b.linear(h, ffnIn, bias: ffnInBias)), ffnOut, bias: ffnOutBias)
+        y = try FeedForward(inWeight: ffnIn, inBias: ffnInBias, outWeight: ffnOut, outBias: ffnOutBias)(h, on: b)
         return try b.gatedResidual(x, y, gate: row(5))
     }
 

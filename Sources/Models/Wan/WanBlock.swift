@@ -65,7 +65,7 @@ struct WanBlock {
 
         // Feed-forward.
         h = try b.modulatedLayerNorm(x, scale: chunk(4), shift: chunk(3), eps: eps)
-        y = try b.linear(try b.unary(.geluTanh, try b.linear(h, ffnIn, bias: ffnInBias)), ffnOut, bias: ffnOutBias)
+        y = try FeedForward(inWeight: ffnIn, inBias: ffnInBias, outWeight: ffnOut, outBias: ffnOutBias)(h, on: b)
         return try b.gatedResidual(x, y, gate: chunk(5))
     }
 }
