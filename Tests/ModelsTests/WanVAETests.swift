@@ -56,10 +56,12 @@ import VKQ
         let vae = try WanVAE(weights: try ModelFixtures.wanVAE(), backend: backend)
         let video = try Self.tensor("encode_input", backend)
         let chunked = try backend.floats(try vae.encode(video))
-        let whole = try backend.floats(try vae.encode(video, chunks: [0 ..< 9]))
+        let whole = try backend.floats(try vae.encode(video, chunks: [0 ..< 9], split: false))
         let uneven = try backend.floats(try vae.encode(video, chunks: [0 ..< 1, 1 ..< 9]))
+        let unsplitEncode = try backend.floats(try vae.encode(video, chunks: WanVAE.chunks(frames: 9, first: 1, rest: 4), split: false))
         #expect(try ErrorMetric.compare(whole, chunked, what: "encode").relativeL2 <= 1e-6)
         #expect(try ErrorMetric.compare(uneven, chunked, what: "encode").relativeL2 <= 1e-6)
+        #expect(try ErrorMetric.compare(unsplitEncode, chunked, what: "encode frame split").relativeL2 <= 1e-6)
 
         let latent = try Self.normalisedDecodeInput(vae, backend)
         let perFrame = try backend.floats(try vae.decode(latent))

@@ -112,14 +112,26 @@ public final class WanVAE: VideoAutoencoder {
 
     /// Encodes with the given chunking in time (frame ranges covering the video in order; the first
     /// chunk must be 1 frame or the whole video, later ones multiples of 4) — for tests of the cache.
-    func encode(_ video: Tensor, chunks: [Range<Int>], cache: WanVAECache = WanVAECache()) throws -> Tensor {
+    /// With `split`, the stages before the first temporal downsampling take a chunk one frame at a time
+    /// (exact: their causal convs carry their caches, the rest is per frame), so the full-resolution
+    /// activations held are one frame's, not four (at 480×832 a 96-channel frame is 153 MB).
+    func encode(_ video: Tensor, chunks: [Range<Int>], cache: WanVAECache = WanVAECache(), split: Bool = true) throws -> Tensor {
         let b = backend
+        let perFrame = split ? encoderStages.firstIndex(where: \.downsamplesInTime) ?? encoderStages.count : 0
         var latents: [Tensor] = []
         for chunk in chunks {
-            var x = try encoderIn(try b.slice(video, axis: 2, chunk), cache, on: b)
-            try tap?("encoder.conv1", x)
-            for (i, stage) in encoderStages.enumerated() {
-                x = try stage(x, cache, on: b)
+            let pieces = try (split ? chunk.map { $0 ..< $0 + 1 } : [chunk]).map { frames in
+                var y = try encoderIn(try b.slice(video, axis: 2, frames), cache, on: b)
+                try tap?("encoder.conv1", y)
+                for i in 0 ..< perFrame {
+                    y = try encoderStages[i](y, cache, on: b)
+                    try tap?("encoder.downsamples.\(i)", y)
+                }
+                return y
+            }
+            var x = pieces.count == 1 ? pieces[0] : try b.concat(pieces, axis: 2)
+            for i in perFrame ..< encoderStages.count {
+                x = try encoderStages[i](x, cache, on: b)
                 try tap?("encoder.downsamples.\(i)", x)
             }
             x = try encoderMiddle(x, cache, on: b)

@@ -304,4 +304,6 @@ enum WanVAEStage {
     }
 
     var isResample: Bool { if case .resample = self { return true } else { return false } }
+    /// A 3-D downsampler: its time conv (stride 2) takes the frames of a chunk together.
+    var downsamplesInTime: Bool { if case .resample(let r) = self { return r.mode == .down && r.timeConv != nil } else { return false } }
 }
