@@ -3,6 +3,7 @@ import Checkpoints
 import Foundation
 import Testing
 import Tensors
+import TestSupport
 import VKQ
 @testable import Models
 
@@ -30,6 +31,25 @@ import VKQ
         let decodeError = try Self.error(try vae.decode(normalised), r["decoded"]!, on: b)
         print("LTX VAE 0.9 (\(layout)) f32: encode relative L2 \(encodeError), decode \(decodeError)")
         #expect(encodeError <= 1e-5 && decodeError <= 1e-5)
+    }
+
+    /// The 0.9 VAE stored in bf16 (bf16 convolutions: the bf16 conv3d where the CPU has AVX512_BF16) stays within
+    /// a bf16 bound, and the same file with one perturbed decoder weight does not.
+    @Test func v09StoredInBF16StaysWithinItsBound() throws {
+        let b = CPUBackend()
+        let r = try LTXVAEFixtures.reference("0.9")
+        let weights = try LTXVAEFixtures.vae("0.9", precision: .bf16)
+        let vae = try LTXVAE(weights: weights, backend: b)
+        let normalised = try b.binary(.div, try b.binary(.sub, try Self.tensor(r, "decode_input", on: b), vae.latentMean), vae.latentStd)
+        let encodeError = try Self.error(try vae.encode(try Self.tensor(r, "encode_input", on: b)), r["latents_normalized"]!, on: b)
+        let decodeError = try Self.error(try vae.decode(normalised), r["decoded"]!, on: b)
+        let name = "decoder.conv_out.conv.weight"
+        let perturbed = try PerturbedWeights(base: weights, name: name) { $0.enumerated().map { $0 % 7 == 0 ? $1 + 0.05 : $1 } }
+        let wrongError = try Self.error(try LTXVAE(weights: perturbed, backend: b).decode(normalised), r["decoded"]!, on: b)
+        print("LTX VAE 0.9 stored bf16 (CPU\(CPUBackend.bf16ConvAvailable ? ", bf16 conv3d" : "")): encode relative L2 \(encodeError), "
+              + "decode \(decodeError); \(name) perturbed \(wrongError)")
+        #expect(encodeError <= 1.5e-2 && decodeError <= 1.5e-2)
+        #expect(wrongError > 1.5e-2)
     }
 
     /// The reference decode options of a 0.9.1 / 0.9.5 case: its timestep and noise scale, the recorded
