@@ -176,23 +176,6 @@ AVX512BF16 static void values_tile(const uint16_t *p, const uint16_t *v, size_t 
     }
 }
 
-/// 2^x for x ≤ 0 on 16 lanes: vk_exp2_nonpositive_avx2's method (vmath.h), with the same polynomial.
-AVX512BF16 static inline __m512 exp2_nonpositive(__m512 x) {
-    const __m512 lo = _mm512_set1_ps(-126.0f), magic = _mm512_set1_ps(12582912.0f);
-    const __mmask16 underflow = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-    x = _mm512_max_ps(lo, x);
-    const __m512 t = _mm512_add_ps(x, magic), f = _mm512_sub_ps(x, _mm512_sub_ps(t, magic));
-    __m512 p = _mm512_set1_ps(VK_EXP2_P6);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P5));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P4));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P3));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P2));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P1));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    const __m512i pow2n = _mm512_add_epi32(_mm512_slli_epi32(_mm512_castps_si512(t), 23), _mm512_set1_epi32(127 << 23));
-    return _mm512_maskz_mul_ps((__mmask16)~underflow, p, _mm512_castsi512_ps(pow2n));
-}
-
 /// Per row: the online-softmax update of attention_avx2.c's softmax_rows, then the weights rounded to bf16
 /// (keys past `cols` up to the 32-key panel get weight 0).
 AVX512BF16 static void softmax_rows(const tile_bf16 *t) {
@@ -210,8 +193,8 @@ AVX512BF16 static void softmax_rows(const tile_bf16 *t) {
         __m512 sum = _mm512_setzero_ps();
         uint16_t *w = t->weights + (size_t)r * VK_ATTN_NT;
         for (int c = 0; c < cols32; c += 32) {
-            const __m512 p0 = exp2_nonpositive(_mm512_fmsub_ps(_mm512_loadu_ps(s + c), scale, shift));
-            const __m512 p1 = exp2_nonpositive(_mm512_fmsub_ps(_mm512_loadu_ps(s + c + 16), scale, shift));
+            const __m512 p0 = vk_exp2_nonpositive_avx512(_mm512_fmsub_ps(_mm512_loadu_ps(s + c), scale, shift));
+            const __m512 p1 = vk_exp2_nonpositive_avx512(_mm512_fmsub_ps(_mm512_loadu_ps(s + c + 16), scale, shift));
             sum = _mm512_add_ps(sum, _mm512_add_ps(p0, p1));
             _mm512_storeu_si512(w + c, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));  // p0 in the low half
         }

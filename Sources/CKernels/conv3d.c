@@ -6,7 +6,7 @@
 // ymm accumulators. The tiles accumulate in a per-row buffer in tile order across channel blocks
 // and are transposed into the [O][T'][H'][W'] output once, with the bias, at the end.
 #include <string.h>
-#include "ckernels.h"
+#include "conv3d_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -220,7 +220,6 @@ void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch) {
     size_t panel_floats, acc_floats;
     scratch_layout(p, &panel_floats, &acc_floats);
     float *panels = scratch, *accs = scratch + (size_t)p->band * panel_floats;
-    const size_t plane = (size_t)p->h_out * p->w_out;
     for (int item = i0; item < i1; item++) {
         // Rows (output frame · H' + output row) [r0, r0 + nr), output-channel blocks [b0, b1). The groups
         // of one band are consecutive items, so threads running them at once share its input rows.
@@ -248,17 +247,23 @@ void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch) {
                     }
             }
         }
-        // acc[block][x][lane] → y[oc][f][y][x] (+ bias).
-        for (int r = 0; r < nr; r++) {
-            const int f = (r0 + r) / p->h_out, y = (r0 + r) % p->h_out;
-            const float *acc = accs + r * acc_floats;
-            const int oc1 = b1 * ob < p->o ? b1 * ob : p->o;
-            for (int oc = b0 * ob; oc < oc1; oc++) {
-                const float *src = acc + (size_t)(oc / ob - b0) * p->w_out * ob + oc % ob;
-                float *dst = p->y + ((size_t)oc * p->t_out + f) * plane + (size_t)y * p->w_out;
-                const float bias = p->bias ? p->bias[oc] : 0.0f;
-                for (int x = 0; x < p->w_out; x++) dst[x] = src[(size_t)x * ob] + bias;
-            }
+        vk_conv3d_write_rows(p, accs, acc_floats, r0, nr, b0, b1);
+    }
+}
+
+// acc[block][x][lane] → y[oc][f][y][x] (+ bias).
+void vk_conv3d_write_rows(const vk_conv3d *p, const float *accs, size_t acc_floats, int r0, int nr, int b0, int b1) {
+    const int ob = p->ob;
+    const size_t plane = (size_t)p->h_out * p->w_out;
+    for (int r = 0; r < nr; r++) {
+        const int f = (r0 + r) / p->h_out, y = (r0 + r) % p->h_out;
+        const float *acc = accs + r * acc_floats;
+        const int oc1 = b1 * ob < p->o ? b1 * ob : p->o;
+        for (int oc = b0 * ob; oc < oc1; oc++) {
+            const float *src = acc + (size_t)(oc / ob - b0) * p->w_out * ob + oc % ob;
+            float *dst = p->y + ((size_t)oc * p->t_out + f) * plane + (size_t)y * p->w_out;
+            const float bias = p->bias ? p->bias[oc] : 0.0f;
+            for (int x = 0; x < p->w_out; x++) dst[x] = src[(size_t)x * ob] + bias;
         }
     }
 }

@@ -6,7 +6,7 @@
 // holds channels (2i, 2i + 1) side by side at each position, the packed weights the same two channels'
 // taps for each of 32 output channels. Sums are f32; the input is rounded to bf16 once, in the panel.
 #include <string.h>
-#include "ckernels.h"
+#include "conv3d_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
@@ -178,7 +178,6 @@ AVX512BF16 void vk_conv3d_bf16_run(const vk_conv3d *p, int i0, int i1, void *scr
     uint32_t *panels = (uint32_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *accs = (float *)(panels + (size_t)p->band * panel_words);
     float *wide = accs + (size_t)p->band * acc_floats;  // 2·W floats
-    const size_t plane = (size_t)p->h_out * p->w_out;
     for (int item = i0; item < i1; item++) {
         const int r0 = item / p->groups * p->band, nr = rows - r0 < p->band ? rows - r0 : p->band;
         const int b0 = item % p->groups * p->group_blocks, b1 = b0 + p->group_blocks < blocks ? b0 + p->group_blocks : blocks;
@@ -198,18 +197,7 @@ AVX512BF16 void vk_conv3d_bf16_run(const vk_conv3d *p, int i0, int i1, void *scr
                     }
             }
         }
-        // acc[block][x][lane] → y[oc][f][y][x] (+ bias).
-        for (int r = 0; r < nr; r++) {
-            const int f = (r0 + r) / p->h_out, y = (r0 + r) % p->h_out;
-            const float *acc = accs + r * acc_floats;
-            const int oc1 = b1 * OB < p->o ? b1 * OB : p->o;
-            for (int oc = b0 * OB; oc < oc1; oc++) {
-                const float *src = acc + (size_t)(oc / OB - b0) * p->w_out * OB + oc % OB;
-                float *dst = p->y + ((size_t)oc * p->t_out + f) * plane + (size_t)y * p->w_out;
-                const float bias = p->bias ? p->bias[oc] : 0.0f;
-                for (int x = 0; x < p->w_out; x++) dst[x] = src[(size_t)x * OB] + bias;
-            }
-        }
+        vk_conv3d_write_rows(p, accs, acc_floats, r0, nr, b0, b1);
     }
 }
 #else

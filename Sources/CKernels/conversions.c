@@ -44,9 +44,18 @@ VK_F16C static void f16_to_f32_f16c(const uint16_t *x, float *y, size_t n) {
 }
 #endif
 
+#if defined(__x86_64__)
+/// F16C, looked up once (the conversions run per worker range of every compacted or widened tensor).
+static int has_f16c(void) {
+    static int known = -1;
+    if (known < 0) known = (vk_cpu_features() & vk_cpu_f16c) != 0;
+    return known;
+}
+#endif
+
 void vk_f32_to_f16_n(const float *x, uint16_t *y, size_t n) {
 #if defined(__x86_64__)
-    if (vk_cpu_features() & vk_cpu_f16c) return f32_to_f16_f16c(x, y, n);
+    if (has_f16c()) return f32_to_f16_f16c(x, y, n);
 #endif
     for (size_t i = 0; i < n; i++) {
         const _Float16 h = (_Float16)x[i];  // the compiler's conversion: round to nearest even
@@ -56,7 +65,7 @@ void vk_f32_to_f16_n(const float *x, uint16_t *y, size_t n) {
 
 void vk_f16_to_f32_n(const uint16_t *x, float *y, size_t n) {
 #if defined(__x86_64__)
-    if (vk_cpu_features() & vk_cpu_f16c) return f16_to_f32_f16c(x, y, n);
+    if (has_f16c()) return f16_to_f32_f16c(x, y, n);
 #endif
     for (size_t i = 0; i < n; i++) y[i] = vk_f16_to_f32(x[i]);
 }

@@ -123,6 +123,24 @@ VK_AVX2 static inline __m256 vk_exp2_nonpositive_avx2(__m256 x) {
     return _mm256_andnot_ps(underflow, _mm256_mul_ps(p, _mm256_castsi256_ps(pow2n)));
 }
 
+/// vk_exp2_nonpositive_avx2 on 16 lanes (the bf16 attention's softmax).
+#define VK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+VK_AVX512 static inline __m512 vk_exp2_nonpositive_avx512(__m512 x) {
+    const __m512 lo = _mm512_set1_ps(-126.0f), magic = _mm512_set1_ps(12582912.0f);
+    const __mmask16 underflow = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
+    x = _mm512_max_ps(lo, x);
+    const __m512 t = _mm512_add_ps(x, magic), f = _mm512_sub_ps(x, _mm512_sub_ps(t, magic));
+    __m512 p = _mm512_set1_ps(VK_EXP2_P6);
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P5));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P4));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P3));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P2));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(VK_EXP2_P1));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    const __m512i pow2n = _mm512_add_epi32(_mm512_slli_epi32(_mm512_castps_si512(t), 23), _mm512_set1_epi32(127 << 23));
+    return _mm512_maskz_mul_ps((__mmask16)~underflow, p, _mm512_castsi512_ps(pow2n));
+}
+
 /// Lane mask of the first `count` (0…8) lanes, for the tails of rows.
 VK_AVX2 static inline __m256i vk_lanes_avx2(int count) {
     static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

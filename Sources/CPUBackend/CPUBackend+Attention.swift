@@ -59,9 +59,7 @@ extension CPUBackend {
         let (out, buffer) = allocate(q.shape)
         if q.count == 0 { return out }
         if nk == 0 { buffer.buffer.initialize(repeating: 0); return out }  // no key: nothing to attend to
-        if level == Self.bf16AttentionLevel {
-            bf16Attention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads)
-        } else if level >= vk_level_avx2 {
+        if level >= vk_level_avx2 {  // the f32 fused kernel, or its bf16 twin (bf16AttentionLevel)
             fusedAttention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads, level: level)
         } else {
             blasAttention(qv, kv, vv, mask, buffer.pointer, q.shape, nk: nk, heads: heads)
@@ -69,49 +67,31 @@ extension CPUBackend {
         return out
     }
 
+    /// The fused kernel (f32 at `level`), or its bf16 twin at `bf16AttentionLevel`: kᵀ and v of every head
+    /// packed once (a pooled buffer the size of k + v, or half of it in bf16 pairs), kept alive until the
+    /// last worker is done with it, then the work items (batch, head, block of queries).
     private func fusedAttention(_ qv: UnsafeBufferPointer<Float>, _ kv: UnsafeBufferPointer<Float>, _ vv: UnsafeBufferPointer<Float>,
                                 _ mask: UnsafeBufferPointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ shape: Shape,
                                 nk: Int, heads: Int, level: Int32) {
         let (batches, nq, d) = (shape[0], shape[1], shape[2] / heads)
+        let bf16 = level == Self.bf16AttentionLevel
         let problem = vk_attention(q: qv.baseAddress, k: kv.baseAddress, v: vv.baseAddress, mask: mask?.baseAddress, out: out,
                                    batches: Int32(batches), nq: Int32(nq), nk: Int32(nk), heads: Int32(heads), d: Int32(d),
                                    scale: 1 / Float(d).squareRoot())
         withUnsafePointer(to: problem) { a in
-            // kᵀ and v of every head, packed once (a pooled buffer the size of k + v), kept alive until
-            // the last worker is done with it.
-            let packed = HostBuffer(count: vk_attention_packed_floats(a), pool: pool)
+            let packed = HostBuffer(count: bf16 ? (vk_attention_bf16_packed_bytes(a) + 3) / 4 : vk_attention_packed_floats(a), pool: pool)
             withExtendedLifetime(packed) {
-                let pointer = packed.pointer
-                parallelRanges(batches * heads) { pairs in vk_attention_pack(a, Int32(pairs.lowerBound), Int32(pairs.upperBound), pointer) }
-                let scratchBytes = vk_attention_scratch_bytes(a)
-                parallelRanges(Int(vk_attention_items(a))) { items in
-                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
-                    defer { scratch.deallocate() }
-                    vk_attention_run(a, pointer, Int32(items.lowerBound), Int32(items.upperBound), level, scratch)
+                let floats = packed.pointer, halves = UnsafeMutableRawPointer(packed.pointer).assumingMemoryBound(to: UInt16.self)
+                parallelRanges(batches * heads) { pairs in
+                    let (b0, b1) = (Int32(pairs.lowerBound), Int32(pairs.upperBound))
+                    if bf16 { vk_attention_bf16_pack(a, b0, b1, halves) } else { vk_attention_pack(a, b0, b1, floats) }
                 }
-            }
-        }
-    }
-
-    /// The fused kernel's bf16 twin: the same packing once per head (in bf16 pairs), the same work items.
-    private func bf16Attention(_ qv: UnsafeBufferPointer<Float>, _ kv: UnsafeBufferPointer<Float>, _ vv: UnsafeBufferPointer<Float>,
-                               _ mask: UnsafeBufferPointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ shape: Shape,
-                               nk: Int, heads: Int) {
-        let (batches, nq, d) = (shape[0], shape[1], shape[2] / heads)
-        let problem = vk_attention(q: qv.baseAddress, k: kv.baseAddress, v: vv.baseAddress, mask: mask?.baseAddress, out: out,
-                                   batches: Int32(batches), nq: Int32(nq), nk: Int32(nk), heads: Int32(heads), d: Int32(d),
-                                   scale: 1 / Float(d).squareRoot())
-        withUnsafePointer(to: problem) { a in
-            // bf16 halves: a pooled float buffer of half as many elements (rounded up) holds them.
-            let packed = HostBuffer(count: (vk_attention_bf16_packed_bytes(a) + 3) / 4, pool: pool)
-            withExtendedLifetime(packed) {
-                let pointer = UnsafeMutableRawPointer(packed.pointer).assumingMemoryBound(to: UInt16.self)
-                parallelRanges(batches * heads) { pairs in vk_attention_bf16_pack(a, Int32(pairs.lowerBound), Int32(pairs.upperBound), pointer) }
-                let scratchBytes = vk_attention_bf16_scratch_bytes(a)
+                let scratchBytes = bf16 ? vk_attention_bf16_scratch_bytes(a) : vk_attention_scratch_bytes(a)
                 parallelRanges(Int(vk_attention_items(a))) { items in
                     let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
                     defer { scratch.deallocate() }
-                    vk_attention_bf16_run(a, pointer, Int32(items.lowerBound), Int32(items.upperBound), scratch)
+                    let (i0, i1) = (Int32(items.lowerBound), Int32(items.upperBound))
+                    if bf16 { vk_attention_bf16_run(a, halves, i0, i1, scratch) } else { vk_attention_run(a, floats, i0, i1, level, scratch) }
                 }
             }
         }

@@ -135,8 +135,11 @@ extension CPUBackend {
     static let convLevelCap: Int32 = vk_kernel_level_from_env()
     /// Whether kernels stored in bf16 run the bf16 conv3d: the CPU has AVX-512 BF16, the level cap allows
     /// AVX-512 and VACEKIT_CONV is not `f32`.
-    public static let bf16ConvAvailable = convLevelCap >= Int32(vk_level_avx512) && ProcessInfo.processInfo.environment["VACEKIT_CONV"] != "f32"
-        && vk_attention_bf16_available() != 0  // the same AVX-512 F/BW/BF16 check
+    public static let bf16ConvAvailable: Bool = {
+        let needed = UInt32(vk_cpu_avx512f | vk_cpu_avx512bw | vk_cpu_avx512bf16)
+        return convLevelCap >= Int32(vk_level_avx512) && ProcessInfo.processInfo.environment["VACEKIT_CONV"] != "f32"
+            && vk_cpu_features() & needed == needed
+    }()
 
     private func conv3dByTaps(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {
         let outShape = try o.outputShape(input: x.shape, weight: weight.shape)

@@ -40,16 +40,22 @@ import Tensors
         Case(2, 13, 33, 2, 32, .noneKept),       // batch 0 attends to nothing: output 0
     ]
 
+    /// q, k and v of a case, seeded by its sizes.
+    static func operands(_ c: Case) -> (q: [Float], k: [Float], v: [Float]) {
+        var random = SeededRandom(seed: UInt64(c.nq * 7919 + c.nk * 31 + c.d))
+        let width = c.heads * c.d
+        let q = random.values(c.batches * c.nq * width, scale: c.scale), k = random.values(c.batches * c.nk * width, scale: c.scale)
+        return (q, k, random.values(c.batches * c.nk * width))
+    }
+
     static let fusedLevels: [Int32] = vk_vector_level(Int32(vk_level_avx2)) == Int32(vk_level_avx2)
         ? [Int32(vk_level_portable), Int32(vk_level_avx2)] : [Int32(vk_level_portable)]
 
     @Test(arguments: cases)
     func matchesFloat64(_ c: Case) throws {
         let backend = CPUBackend()
-        var random = SeededRandom(seed: UInt64(c.nq * 7919 + c.nk * 31 + c.d))
         let width = c.heads * c.d
-        let q = random.values(c.batches * c.nq * width, scale: c.scale), k = random.values(c.batches * c.nk * width, scale: c.scale)
-        let v = random.values(c.batches * c.nk * width)
+        let (q, k, v) = Self.operands(c)
         let mask = c.maskValues()
         let expected = Reference.attention(q: q.map(Double.init), k: k.map(Double.init), v: v.map(Double.init), batches: c.batches,
                                            nq: c.nq, nk: c.nk, width: width, heads: c.heads, mask: mask.map { $0.map(Double.init) })
@@ -77,10 +83,8 @@ import Tensors
     @Test(.enabled(if: CPUBackend.bf16AttentionAvailable, "needs AVX-512 BF16"), arguments: cases)
     func bf16KernelMatchesRoundedReference(_ c: Case) throws {
         let backend = CPUBackend()
-        var random = SeededRandom(seed: UInt64(c.nq * 7919 + c.nk * 31 + c.d))
         let width = c.heads * c.d
-        let q = random.values(c.batches * c.nq * width, scale: c.scale), k = random.values(c.batches * c.nk * width, scale: c.scale)
-        let v = random.values(c.batches * c.nk * width)
+        let (q, k, v) = Self.operands(c)
         let mask = c.maskValues()
         func reference(_ round: (Float) -> Float) -> [Double] {
             Reference.attention(q: q.map { Double(round($0)) }, k: k.map { Double(round($0)) }, v: v.map { Double(round($0)) },

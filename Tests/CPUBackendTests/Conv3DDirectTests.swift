@@ -46,14 +46,20 @@ import Testing
     }
 
     /// Runs the C kernel at `level` on one batch item, items split over two scratch buffers as two threads would.
-    static func direct(_ c: Case, _ x: [Float], _ w: [Float], _ bias: [Float], level: Int32) -> [Float] {
-        let expected = reference(c, x, w, bias)
+    /// The sizes of one batch item of a case, before planning.
+    static func problem(_ c: Case, output: [Int]) -> vk_conv3d {
         var p = vk_conv3d()
         (p.c, p.t, p.h, p.w) = (Int32(c.input[0]), Int32(c.input[1]), Int32(c.input[2]), Int32(c.input[3]))
         (p.o, p.kt, p.kh, p.kw) = (Int32(c.kernel[0]), Int32(c.kernel[2]), Int32(c.kernel[3]), Int32(c.kernel[4]))
         (p.pad_h, p.pad_w, p.pad_before, p.replicate) = (Int32(c.padding.h), Int32(c.padding.w), Int32(c.temporal.0), c.replicate ? 1 : 0)
-        (p.t_out, p.h_out, p.w_out) = (Int32(expected.shape[2]), Int32(expected.shape[3]), Int32(expected.shape[4]))
+        (p.t_out, p.h_out, p.w_out) = (Int32(output[2]), Int32(output[3]), Int32(output[4]))
         p.workers = Int32(c.workers)
+        return p
+    }
+
+    static func direct(_ c: Case, _ x: [Float], _ w: [Float], _ bias: [Float], level: Int32) -> [Float] {
+        let expected = reference(c, x, w, bias)
+        var p = problem(c, output: expected.shape)
         #expect(vk_conv3d_plan(&p, level) == 0)
         #expect(p.level == level)
         if let groups = c.groups { #expect(p.groups == groups && p.band == 8, "\(c): band \(p.band), \(p.groups) groups") }
@@ -158,12 +164,7 @@ import Testing
     /// The bf16 C kernel on one batch item (weights given as bf16-exact floats), items split over two scratches.
     static func directBF16(_ c: Case, _ x: [Float], _ w: [Float], _ bias: [Float]) -> [Float] {
         let expected = reference(c, x, w, bias)
-        var p = vk_conv3d()
-        (p.c, p.t, p.h, p.w) = (Int32(c.input[0]), Int32(c.input[1]), Int32(c.input[2]), Int32(c.input[3]))
-        (p.o, p.kt, p.kh, p.kw) = (Int32(c.kernel[0]), Int32(c.kernel[2]), Int32(c.kernel[3]), Int32(c.kernel[4]))
-        (p.pad_h, p.pad_w, p.pad_before, p.replicate) = (Int32(c.padding.h), Int32(c.padding.w), Int32(c.temporal.0), c.replicate ? 1 : 0)
-        (p.t_out, p.h_out, p.w_out) = (Int32(expected.shape[2]), Int32(expected.shape[3]), Int32(expected.shape[4]))
-        p.workers = Int32(c.workers)
+        var p = problem(c, output: expected.shape)
         #expect(vk_conv3d_bf16_plan(&p) == 0)
         let bits = w.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
         var packed = [UInt16](repeating: 0xffff, count: vk_conv3d_bf16_packed_halves(&p))

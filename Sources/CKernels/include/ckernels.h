@@ -261,8 +261,6 @@ int vk_conv3d_items(const vk_conv3d *p);
 /// Floats of one thread's scratch.
 size_t vk_conv3d_scratch_floats(const vk_conv3d *p);
 void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch);
-/// Columns [0, n) of input channel c, frame `frame`, row y as f32 (from x or the frame table).
-void vk_conv3d_input_row(const vk_conv3d *p, int c, int frame, int y, int n, float *out);
 
 /// The same convolution with bf16 operands (conv3d_bf16.c, AVX-512 BF16: vdpbf16ps tiles of 32 output
 /// channels × 8 pixels, the input rounded to bf16 in its panels, f32 sums), for kernels stored in bf16.
