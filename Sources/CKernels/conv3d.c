@@ -3,7 +3,7 @@
 // channels into a small padded panel (zeros at the borders, so the microkernel has no bounds tests),
 // and register tiles of 16 output channels × 6 consecutive output pixels accumulate over
 // (channel, dt, dy, dx): per k step 2 weight loads, 6 broadcasts of input samples, 12 FMAs into 12
-// ymm accumulators. The tiles accumulate in a per-row buffer in tile order across channel blocks
+// ymm accumulators (AVX2; with AVX-512, conv3d_avx512.c's 32 × 8 zmm tiles). The tiles accumulate in a per-row buffer in tile order across channel blocks
 // and are transposed into the [O][T'][H'][W'] output once, with the bias, at the end.
 #include <string.h>
 #include "conv3d_internal.h"
@@ -18,16 +18,24 @@ int vk_conv3d_plan(vk_conv3d *p, int max_level) {
     if (p->t_out <= 0 || p->h_out <= 0 || p->w_out <= 0) return -1;
     if (p->h_out != p->h + 2 * p->pad_h - p->kh + 1 || p->w_out != p->w + 2 * p->pad_w - p->kw + 1) return -1;
     p->level = vk_vector_level(max_level);
-    // Tiles of 16 output channels × 6 pixels of a row; a row's last tile may be narrower. (24 × 4,
-    // with fewer broadcasts per FMA, needs a weight vector as FMA memory operand for want of a 17th
-    // register and ran at ~80% of the 16 × 6 tile's speed.)
-    p->ob = 16, p->px = 6;
-    // Channel block: ~432 k steps per pass over a tile (16 channels of a 3×3×3 kernel; the weight
-    // block, 432 · 16 floats = 27 KiB, stays in L1), and the input panel of the block ≤ 32 K floats
-    // (128 KiB, in L2) for wide rows.
+    // Tiles of a row's consecutive output pixels (a row's last tile may be narrower) × a block of output
+    // channels: with AVX2, 16 channels × 6 pixels (24 × 4, with fewer broadcasts per FMA, needs a
+    // weight vector as FMA memory operand for want of a 17th register and ran at ~80% of the 16 × 6
+    // tile's speed); with AVX-512, 32 channels × 8 pixels in zmm (conv3d_avx512.c): twice the lanes
+    // per FMA, which CPUs with two 512-bit FMA ports turn into twice the rate.
+    const uint32_t avx512 = vk_cpu_avx512f | vk_cpu_fma;
+    if (max_level >= vk_level_avx512 && p->level == vk_level_avx2 && (vk_cpu_features() & avx512) == avx512) {
+        p->level = vk_level_avx512;
+        p->ob = 32, p->px = 8;
+    } else {
+        p->ob = 16, p->px = 6;
+    }
+    // Channel block: a weight block of ~27 KiB per pass over a tile, in L1 (16 channels of a 3×3×3
+    // kernel at 16 lanes, 8 at 32), and the input panel of the block ≤ 32 K floats (128 KiB, in L2)
+    // for wide rows.
     const int taps = p->kt * p->kh * p->kw;
     const int wp = p->w_out + p->kw - 1;
-    int icb = 432 / taps;
+    int icb = 6912 / (taps * p->ob);
     const int panel_limit = 32768 / (p->kt * p->kh * wp);
     if (icb > panel_limit) icb = panel_limit;
     if (icb < 1) icb = 1;
@@ -47,13 +55,13 @@ int vk_conv3d_plan(vk_conv3d *p, int max_level) {
     // Output-channel groups: for the bands of narrow rows as many as keep the item's accumulators
     // within 256 KiB of L2 (wide rows keep all channels in one item: 2-row items of the Wan VAE's
     // 416-pixel rows ran 10% slower split in two), and more when the rows alone give too few items
-    // for the threads (small frames of many channels: ≥ 4 items per thread, each group still ≥ 4
-    // blocks, so that the input panels, packed once per group, stay a small part of its work).
+    // for the threads (small frames of many channels: ≥ 4 items per thread, each group still ≥
+    // 64 channels, so that the input panels, packed once per group, stay a small part of its work).
     const size_t acc_block = (size_t)band * p->ob * p->w_out * sizeof(float);
     const int fit = (int)((256u << 10) / acc_block) > 1 ? (int)((256u << 10) / acc_block) : 1;
     const int workers = p->workers > 0 ? p->workers : 1, row_items = (rows + band - 1) / band;
     int groups = band > 2 ? (blocks + fit - 1) / fit : 1;
-    while (row_items * groups < 4 * workers && blocks / (groups + 1) >= 4) groups++;
+    while (row_items * groups < 4 * workers && blocks / (groups + 1) >= 64 / p->ob) groups++;
     p->group_blocks = (blocks + groups - 1) / groups;
     p->groups = (blocks + p->group_blocks - 1) / p->group_blocks;
     return 0;
@@ -141,17 +149,8 @@ static void pack_panel(const vk_conv3d *p, int f, int y, int c0, int n, int wp, 
         }
 }
 
-/// Geometry of one tile pass: the panel at the tile's first column, and strides between its rows.
-typedef struct {
-    const float *in;      // panel + first pixel of the tile
-    const float *w;       // weight block: [n][taps][ob]
-    float *acc;           // [px][ob]
-    int n, kt, kh, kw, wp;
-    int first;            // 1: start from 0 (first channel block), else add to acc
-} tile_args;
-
 // Portable tile (the compiler vectorises the lane loop): ob = 16 channels × px ≤ 6 pixels.
-static void tile_portable(const tile_args *a, int ob, int px) {
+static void tile_portable(const vk_conv3d_tile_args *a, int ob, int px) {
     float acc[6][16];
     for (int j = 0; j < px; j++)
         for (int l = 0; l < ob; l++) acc[j][l] = a->first ? 0.0f : a->acc[j * ob + l];
@@ -174,7 +173,7 @@ static void tile_portable(const tile_args *a, int ob, int px) {
 #define CONV_AVX2 __attribute__((target("avx2,fma")))
 // 2 ymm of channels × PX ≤ 6 pixels: up to 12 accumulators, 2 weight vectors and one broadcast live.
 // KW > 0 fixes the kernel width at compile time (3: the loop over dx unrolled), 0 reads it.
-static inline __attribute__((always_inline)) CONV_AVX2 void tile_avx2(const tile_args *a, const int PX, const int KW) {
+static inline __attribute__((always_inline)) CONV_AVX2 void tile_avx2(const vk_conv3d_tile_args *a, const int PX, const int KW) {
     __m256 acc[6][2];
     for (int j = 0; j < PX; j++)
         for (int v = 0; v < 2; v++)
@@ -201,7 +200,7 @@ static inline __attribute__((always_inline)) CONV_AVX2 void tile_avx2(const tile
         for (int v = 0; v < 2; v++) _mm256_storeu_ps(a->acc + j * 16 + v * 8, acc[j][v]);
 }
 #define TILE_AVX2(px)                                                                              \
-    CONV_AVX2 static void tile##px##_avx2(const tile_args *a) {                                     \
+    CONV_AVX2 static void tile##px##_avx2(const vk_conv3d_tile_args *a) {                                     \
         if (a->kw == 3) tile_avx2(a, px, 3);                                                        \
         else tile_avx2(a, px, 0);                                                                   \
     }
@@ -211,7 +210,7 @@ TILE_AVX2(3)
 TILE_AVX2(4)
 TILE_AVX2(5)
 TILE_AVX2(6)
-static void (*const tiles_avx2[7])(const tile_args *) = {NULL, tile1_avx2, tile2_avx2, tile3_avx2, tile4_avx2, tile5_avx2, tile6_avx2};
+static void (*const tiles_avx2[7])(const vk_conv3d_tile_args *) = {NULL, tile1_avx2, tile2_avx2, tile3_avx2, tile4_avx2, tile5_avx2, tile6_avx2};
 #endif
 
 void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch) {
@@ -229,7 +228,7 @@ void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch) {
             const int n = p->c - c0 < p->icb ? p->c - c0 : p->icb;
             for (int r = 0; r < nr; r++)
                 pack_panel(p, (r0 + r) / p->h_out, (r0 + r) % p->h_out, c0, n, wp, panels + r * panel_floats);
-            tile_args a = {.n = n, .kt = p->kt, .kh = p->kh, .kw = p->kw, .wp = wp, .first = c0 == 0};
+            vk_conv3d_tile_args a = {.n = n, .kt = p->kt, .kh = p->kh, .kw = p->kw, .wp = wp, .first = c0 == 0};
             for (int b = b0; b < b1; b++) {
                 a.w = p->weights + ((size_t)b * p->c + c0) * taps * ob;
                 for (int r = 0; r < nr; r++)
@@ -238,6 +237,10 @@ void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch) {
                         a.in = panels + r * panel_floats + x0;
                         a.acc = accs + r * acc_floats + ((size_t)(b - b0) * p->w_out + x0) * ob;
 #if defined(__x86_64__)
+                        if (p->level >= vk_level_avx512) {
+                            vk_conv3d_tile_avx512(&a, px);
+                            continue;
+                        }
                         if (p->level >= vk_level_avx2) {
                             tiles_avx2[px](&a);
                             continue;
@@ -251,7 +254,7 @@ void vk_conv3d_run(const vk_conv3d *p, int i0, int i1, float *scratch) {
     }
 }
 
-// acc[block][x][lane] → y[oc][f][y][x] (+ bias).
+// acc[block][x][lane] → y[oc][f][y][x] (+ bias), lane < ob.
 void vk_conv3d_write_rows(const vk_conv3d *p, const float *accs, size_t acc_floats, int r0, int nr, int b0, int b1) {
     const int ob = p->ob;
     const size_t plane = (size_t)p->h_out * p->w_out;

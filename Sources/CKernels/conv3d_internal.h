@@ -9,4 +9,16 @@ void vk_conv3d_input_row(const vk_conv3d *p, int c, int frame, int y, int n, flo
 /// The accumulators of an item's rows [r0, r0 + nr) and channel blocks [b0, b1), each row's laid out
 /// [block][W'][ob] `acc_floats` apart, into y[oc][f][y][x] with the bias.
 void vk_conv3d_write_rows(const vk_conv3d *p, const float *accs, size_t acc_floats, int r0, int nr, int b0, int b1);
+/// Geometry of one tile pass of the f32 kernel: the panel at the tile's first column, and strides
+/// between its rows.
+typedef struct {
+    const float *in;      // panel + first pixel of the tile
+    const float *w;       // weight block: [n][taps][ob]
+    float *acc;           // [px][ob]
+    int n, kt, kh, kw, wp;
+    int first;            // 1: start from 0 (first channel block), else add to acc
+} vk_conv3d_tile_args;
+
+/// The f32 tile of 32 output channels × px ≤ 8 pixels in zmm registers (conv3d_avx512.c).
+void vk_conv3d_tile_avx512(const vk_conv3d_tile_args *a, int px);
 #endif

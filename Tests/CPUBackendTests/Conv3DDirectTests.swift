@@ -5,12 +5,18 @@ import Tensors
 import Testing
 
 /// The direct stride-1 conv3d of CKernels (conv3d.c), at every level this CPU runs (portable always),
-/// against the float64 reference: channel counts that do and do not fill the 16-channel tile, rows
-/// whose last tile is narrower than 6 pixels, causal and replicate temporal padding, 1×1×1 and
+/// against the float64 reference: channel counts that do and do not fill the 16- or 32-channel tile, rows
+/// whose last tile is narrower than the tile, causal and replicate temporal padding, 1×1×1 and
 /// (3, 1, 1) kernels, and one case through `CPUBackend.conv3d` with batch 2 and a bias.
 @Suite struct Conv3DDirectTests {
-    static let levels: [Int32] = vk_vector_level(Int32(vk_level_avx2)) == Int32(vk_level_avx2)
-        ? [Int32(vk_level_portable), Int32(vk_level_avx2)] : [Int32(vk_level_portable)]
+    /// Portable always; AVX2 (16 × 6 tiles) and AVX-512 (32 × 8 tiles) where the CPU has them.
+    static let levels: [Int32] = {
+        var levels = [Int32(vk_level_portable)]
+        if vk_vector_level(Int32(vk_level_avx2)) == Int32(vk_level_avx2) { levels.append(Int32(vk_level_avx2)) }
+        let avx512 = UInt32(vk_cpu_avx512f | vk_cpu_fma)
+        if vk_cpu_features() & avx512 == avx512 { levels.append(Int32(vk_level_avx512)) }
+        return levels
+    }()
 
     struct Case: CustomStringConvertible, Sendable {
         let label: String
