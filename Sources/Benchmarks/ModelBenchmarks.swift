@@ -101,7 +101,7 @@ public enum VAEBenchmark {
     }
 
     /// `check` is given the VAE's temporal and spatial factors before anything runs (the caller refuses a size).
-    public static func run(_ weights: VKQWeights, backend: any Backend, frames: Int, width: Int, height: Int, tile: Int?, encode: Bool,
+    public static func run(_ weights: VKQWeights, backend: any Backend, frames: Int, width: Int, height: Int, tile: Int?, bands: Int = 1, encode: Bool,
                            check: (_ temporal: Int, _ spatial: Int) throws -> Void) throws -> Result {
         var vae: (any VideoAutoencoder)!
         let load = try Timing.seconds { vae = try VideoAutoencoders.load(weights, on: backend) }
@@ -112,7 +112,7 @@ public enum VAEBenchmark {
         let latent = try backend.tensor(noise.values(latentShape.count), latentShape)
         var decodedFrames = 0
         let decodeSeconds = try Timing.seconds {
-            try vae.decode(latent, options: VAEDecodeOptions(tile: tile)) { chunk in
+            try vae.decode(latent, options: VAEDecodeOptions(tile: tile, rowBands: bands)) { chunk in
                 _ = try backend.floats(chunk)  // what a writer does with each chunk
                 decodedFrames += chunk.shape[2]
             }

@@ -24,7 +24,8 @@ int vk_conv3d_plan(vk_conv3d *p, int max_level) {
     // tile's speed); with AVX-512, 32 channels × 8 pixels in zmm (conv3d_avx512.c): twice the lanes
     // per FMA, which CPUs with two 512-bit FMA ports turn into twice the rate.
     const uint32_t avx512 = vk_cpu_avx512f | vk_cpu_fma;
-    if (max_level >= vk_level_avx512 && p->level == vk_level_avx2 && (vk_cpu_features() & avx512) == avx512) {
+    // (16 output channels or fewer, an RGB head's taps, fill more of the 16-channel tile.)
+    if (max_level >= vk_level_avx512 && p->level == vk_level_avx2 && p->o > 16 && (vk_cpu_features() & avx512) == avx512) {
         p->level = vk_level_avx512;
         p->ob = 32, p->px = 8;
     } else {

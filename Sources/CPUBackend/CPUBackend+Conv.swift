@@ -4,7 +4,7 @@ import Foundation
 import Tensors
 
 extension CPUBackend {
-    /// Conv3d. Stride 1 with ≥ 16 output channels (the VAE decoders' convs but their RGB heads): the direct
+    /// Conv3d. Stride 1 with ≥ 8 output channels (the VAE decoders' convs but their RGB heads): the direct
     /// kernel (`conv3dDirect`), no column matrix; with bf16 operands for a kernel stored in bf16 on an
     /// AVX-512 BF16 CPU. Stride 1 with fewer output channels: the kernel split
     /// into its kT temporal taps, each input frame's columns gathered once per band of rows and
@@ -13,8 +13,9 @@ extension CPUBackend {
         try profiler.measure(OpProfiler.byShape ? "conv3d \(weight.dtype) \(x.shape) * \(weight.shape) s\(o.stride.h)" : "conv3d") {
             _ = try OpShapes.conv3d(x: x.shape, weight: weight.shape, bias: bias?.shape, o)
             guard o.stride == (1, 1, 1) && o.dilation == (1, 1, 1) else { return try conv3dPerFrame(x, weight, bias: bias, o) }
-            // Fewer than 16 output channels (an RGB head) would fill a register tile by a fraction.
-            return weight.shape[0] >= 16 ? try conv3dDirect(x, weight, bias: bias, o) : try conv3dByTaps(x, weight, bias: bias, o)
+            // Fewer than 8 output channels (an RGB conv) would fill a register tile by a small fraction; the Wan
+            // decoder's head, as 3 taps × 3 channels, fills 9 of 16 lanes and still runs ~4× faster than the columns.
+            return weight.shape[0] >= 8 ? try conv3dDirect(x, weight, bias: bias, o) : try conv3dByTaps(x, weight, bias: bias, o)
         }
     }
 
@@ -27,7 +28,7 @@ extension CPUBackend {
         var dims = x.shape.dims
         dims[2] = parts.reduce(0) { $0 + $1.shape[2] }
         let joined = Shape(dims)
-        guard o.stride == (1, 1, 1), o.dilation == (1, 1, 1), weight.shape[0] >= 16,
+        guard o.stride == (1, 1, 1), o.dilation == (1, 1, 1), weight.shape[0] >= 8,
               parts.allSatisfy({ $0.shape.rank == 5 && $0.shape[0] == dims[0] && $0.shape[1] == dims[1] && $0.shape[3] == dims[3] && $0.shape[4] == dims[4] })
         else { return try conv3d(try concat(parts, axis: 2), weight, bias: bias, o) }
         return try profiler.measure(OpProfiler.byShape ? "conv3d \(weight.dtype) \(joined) * \(weight.shape) s1 (in place)" : "conv3d") {
@@ -133,12 +134,21 @@ extension CPUBackend {
 
     /// VACEKIT_CPU_KERNELS caps the conv3d kernel level as it caps the GEMMs' (portable: the C tiles).
     static let convLevelCap: Int32 = vk_kernel_level_from_env()
-    /// Whether kernels stored in bf16 run the bf16 conv3d: the CPU has AVX-512 BF16, the level cap allows
-    /// AVX-512 and VACEKIT_CONV is not `f32`.
-    public static let bf16ConvAvailable: Bool = {
+    /// Whether the CPU can run the bf16 conv3d: AVX-512 BF16, and the level cap allows AVX-512.
+    public static let bf16ConvSupported: Bool = {
         let needed = UInt32(vk_cpu_avx512f | vk_cpu_avx512bw | vk_cpu_avx512bf16)
-        return convLevelCap >= Int32(vk_level_avx512) && ProcessInfo.processInfo.environment["VACEKIT_CONV"] != "f32"
-            && vk_cpu_features() & needed == needed
+        return convLevelCap >= Int32(vk_level_avx512) && vk_cpu_features() & needed == needed
+    }()
+    /// Whether kernels stored in bf16 run the bf16 conv3d: where it is supported and, timed once on this CPU,
+    /// faster than widening them for the f32 kernel (vk_conv3d_bf16_relative_speed: Zen 4 ~1.9×, a Xeon with
+    /// two 512-bit FMA ports ~0.6×). VACEKIT_CONV=f32 or bf16 makes the choice instead.
+    public static let bf16ConvAvailable: Bool = {
+        guard bf16ConvSupported else { return false }
+        switch ProcessInfo.processInfo.environment["VACEKIT_CONV"] {
+        case "f32": return false
+        case "bf16": return true
+        default: return vk_conv3d_bf16_relative_speed() > 1.1
+        }
     }()
 
     private func conv3dByTaps(_ x: Tensor, _ weight: Tensor, bias: Tensor?, _ o: Conv3DOptions) throws -> Tensor {

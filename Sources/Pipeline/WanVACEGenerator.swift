@@ -173,8 +173,29 @@ public final class WanVACEGenerator {
             let start = (ch * s[2] + references) * plane
             trimmed += latents.values[start ..< start + frames * plane]
         }
-        let video = try vae.decode(try backend.tensor(trimmed, [1, c, frames, s[3], s[4]]), options: options)
-        let v = video.shape
-        return PixelVideo(width: v[4], height: v[3], frames: v[2], values: try backend.floats(video))
+        let latent = try backend.tensor(trimmed, [1, c, frames, s[3], s[4]])
+        trimmed = []
+        let (height, width) = (s[3] * vae.spatialFactor, s[4] * vae.spatialFactor)
+        let total = (frames - 1) * vae.temporalFactor + 1, pixels = height * width
+        // The decoded frames are copied into the [3, T, H, W] video as they come, so the video is held once
+        // (at 81 frames of 480×832, 388 MB), not also joined on the backend first.
+        var values = [Float](repeating: 0, count: 3 * total * pixels)
+        var done = 0
+        try vae.decode(latent, options: options) { chunk in
+            let t = chunk.shape[2]
+            guard chunk.shape.dims == [1, 3, t, height, width], done + t <= total else {
+                throw TensorError("WanVACEGenerator.decode", "the VAE gave frames \(chunk.shape) after \(done) of \(total) at \(width)×\(height)")
+            }
+            let part = try backend.floats(chunk)
+            for ch in 0 ..< 3 {
+                let source = ch * t * pixels, target = (ch * total + done) * pixels
+                values.withUnsafeMutableBufferPointer { v in
+                    part.withUnsafeBufferPointer { p in (v.baseAddress! + target).update(from: p.baseAddress! + source, count: t * pixels) }
+                }
+            }
+            done += t
+        }
+        guard done == total else { throw TensorError("WanVACEGenerator.decode", "the VAE gave \(done) of \(total) frames") }
+        return PixelVideo(width: width, height: height, frames: total, values: values)
     }
 }

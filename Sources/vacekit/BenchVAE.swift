@@ -32,6 +32,9 @@ struct BenchVAECommand: ParsableCommand {
     @Option(name: .customLong("vae-tile"), help: "Spatial tile size in pixels (default: whole frames).")
     var vaeTile: Int?
 
+    @Option(name: .customLong("vae-bands"), help: "Wan: exact row bands (1: whole frames).")
+    var vaeBands = 1
+
     @Flag(help: "Also time an encode of a random video of that size.")
     var encode = false
 
@@ -56,7 +59,7 @@ struct BenchVAECommand: ParsableCommand {
         let (width, height) = (parts[0], parts[1])
         let backend = try DeviceOption.backend(device, activations: dtype)
         let r = try VAEBenchmark.run(try VKQWeights(url: URL(fileURLWithPath: model)), backend: backend, frames: frames, width: width,
-                                     height: height, tile: vaeTile, encode: encode) { t, s in
+                                     height: height, tile: vaeTile, bands: vaeBands, encode: encode) { t, s in
             guard (frames - 1) % t == 0, width % s == 0, height % s == 0 else {
                 throw ValidationError("--frames \(frames) --size \(size): this VAE takes \(t)k+1 frames and sides in multiples of \(s)")
             }
@@ -64,7 +67,7 @@ struct BenchVAECommand: ParsableCommand {
         let (decodedFrames, decodeSeconds, decodePeak, encodeSeconds) = (r.decodedFrames, r.decodeSeconds, r.decodePeakRSS, r.encodeSeconds)
         let result: [String: Any] = [
             "impl": "vacekit", "device": backend.name, "dtype": dtype, "frames": frames, "width": width, "height": height,
-            "tile": vaeTile ?? 0, "decoded_frames": decodedFrames, "load_seconds": r.loadSeconds, "decode_seconds": decodeSeconds,
+            "tile": vaeTile ?? 0, "bands": vaeBands, "decoded_frames": decodedFrames, "load_seconds": r.loadSeconds, "decode_seconds": decodeSeconds,
             "decode_peak_rss_bytes": decodePeak, "encode_seconds": encodeSeconds ?? NSNull(), "peak_rss_bytes": r.peakRSS,
             // Vulkan: device memory the backend holds at the end (its pool keeps what it reserved: the peak).
             "device_memory_bytes": r.deviceMemory,

@@ -73,6 +73,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "cpu, vulkan or vulkan:N.") var device: String?
     @Option(name: .customLong("weights"), help: "Block weights: resident or streamed (low memory).") var residency: WeightResidency = .resident
     @Option(name: .customLong("vae-tile"), help: "Decode in spatial tiles of SIZE pixels.") var vaeTile: Int?
+    @Option(name: .customLong("vae-bands"), help: "Wan: decode in N exact row bands (each recomputes the rows its convolutions reach; the whole frame's result, the causal caches of one band at a time: less memory, more compute).") var vaeBands: Int = 1
     @Option(name: .customLong("vae-cache"), help: "CPU: f32 (default) or f16, the precision the VAE's causal caches are kept in (f16: half their memory; the Wan VAE's are 3.5 GB in f32 at 832x480).") var vaeCache: String = "f32"
     @Option(name: .customLong("latents-out"), help: "Write the final latents (tensor latents) here.") var latentsOut: String?
     @Option(name: .customLong("frames-out"), help: "Also write the decoded frames as PNG into DIR.") var framesOut: String?
@@ -122,6 +123,8 @@ struct GenerateCommand: ParsableCommand {
         if let frames, frames < 1 || (frames - 1) % 4 != 0 { throw GenerateError("--frames \(frames): the frame count must be 4k + 1 (1, 5, 9, …, 81)") }
         if let fps, !(fps > 0 && fps.isFinite) { throw GenerateError("--fps \(fps): must be positive") }
         if let vaeTile, vaeTile < 64 || vaeTile % 8 != 0 { throw GenerateError("--vae-tile \(vaeTile): a multiple of 8, at least 64") }
+        if vaeBands < 1 { throw GenerateError("--vae-bands \(vaeBands): at least 1 (1: whole frames)") }
+        if vaeBands > 1 && vaeTile != nil { throw GenerateError("--vae-bands and --vae-tile: give one of them") }
         try checkVAECache()
         let extendMode = try extend.map { value in
             guard let mode = ExtendMode(rawValue: value) else { throw GenerateError("--extend \(value): use first, last, both or clip") }
@@ -180,7 +183,7 @@ struct GenerateCommand: ParsableCommand {
         }
         report.backend = backend.name
         let result = try generator.generate(unit, text: text.positive, negative: text.negative, settings: settings, initialNoise: noise,
-                                            decodeOptions: VAEDecodeOptions(tile: vaeTile), progress: report.event)
+                                            decodeOptions: VAEDecodeOptions(tile: vaeTile, rowBands: vaeBands), progress: report.event)
 
         // 6. Outputs: each written to a temporary name and renamed when complete.
         report.stage("write")

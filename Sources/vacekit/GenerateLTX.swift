@@ -51,6 +51,7 @@ extension GenerateCommand {
         if let fps, !(fps > 0 && fps.isFinite) { throw GenerateError("--fps \(fps): must be positive") }
         if let vaeTile, vaeTile < 64 || vaeTile % 32 != 0 { throw GenerateError("--vae-tile \(vaeTile): a multiple of 32, at least 64, for LTX-Video") }
         settings.decodeTile = vaeTile
+        if vaeBands != 1 { throw GenerateError("--vae-bands \(vaeBands): row bands are the Wan2.1 VAE's (LTX-Video: --vae-tile)") }
         if mask != nil && video == nil { throw GenerateError("--mask without --video: a mask needs the video it applies to") }
         if video != nil && size != nil { throw GenerateError("--size: with --video the size follows the clip (VACE-LTX's 512×768 area cap, sides multiples of 32)") }
         if ref.count > TaskBuilder.maxReferences { throw GenerateError("--ref: at most \(TaskBuilder.maxReferences) reference images, got \(ref.count)") }

@@ -13,7 +13,9 @@ struct VAECommand: ParsableCommand {
             encode reads `video` [B,3,F,H,W] in [-1,1] (Wan: F = 4k+1, H and W multiples of 8) and writes `latent`,
             the posterior mean normalised as the transformer consumes it. decode reads `latent` (normalised) and
             writes `video` (Wan: clamped to [-1,1]). Work is chunked in time, so memory is set by the frame size;
-            --vae-tile also tiles each frame (for frames too large to decode at once; seams are blended).
+            --vae-tile also tiles each frame (for frames too large to decode at once; seams are blended); --vae-bands N
+            (Wan) decodes each frame in N row bands that recompute the rows their convolutions reach, so the result is
+            the whole frame's while the causal caches hold one band (at 480×832: 1.9 GB in f16 whole, about half in 2 bands).
             --timestep and --decode-noise-scale apply to timestep-conditioned decoders only.
             """,
         subcommands: [Encode.self, Decode.self])
@@ -93,9 +95,13 @@ struct VAECommand: ParsableCommand {
         @Option(name: .customLong("vae-tile-overlap"), help: "Pixels blended between neighbouring tiles.")
         var vaeTileOverlap: Int = 64
 
+        @Option(name: .customLong("vae-bands"), help: "Wan: decode in N exact row bands (the whole frame's result; the causal caches of one band at a time).")
+        var vaeBands: Int = 1
+
         func run() throws {
             let started = Date()
             if let vaeTile, vaeTile <= 0 { throw ValidationError("--vae-tile \(vaeTile): give a positive tile size in pixels") }
+            if vaeBands < 1 { throw ValidationError("--vae-bands \(vaeBands): at least 1 (1: whole frames)") }
             let (vae, backend, file) = try common.load()
             // Named noise maps (decode_noise, decoder_noise.<path>) travel with the latent, for exact reproduction.
             var noise: [String: Tensor] = [:]
@@ -107,7 +113,7 @@ struct VAECommand: ParsableCommand {
                 throw DeviceError("--inputs \(common.inputs): unknown tensors \(unknown.sorted().joined(separator: ", ")) (decode takes latent, decode_noise, decoder_noise.<path>)")
             }
             let options = VAEDecodeOptions(timestep: timestep, noiseScale: decodeNoiseScale, noise: noise, seed: seed,
-                                           tile: vaeTile, tileOverlap: vaeTileOverlap)
+                                           tile: vaeTile, tileOverlap: vaeTileOverlap, rowBands: vaeBands)
             let video = try vae.decode(try common.input("latent", file, backend), options: options)
             try common.write("video", video, backend, started: started, what: "vae decode")
         }

@@ -155,6 +155,42 @@ import VKQ
         #expect(throws: TensorError.self) { try vae.decode(latent, options: VAEDecodeOptions(tile: 12, tileOverlap: 4)) }
     }
 
+    /// Exact row bands (`rowBands`) decode a 24-row latent (192 pixel rows) as the whole frame does, to f32
+    /// rounding, in 2, 3 and 24 bands, returned and streamed; a plan whose bands take one row less across
+    /// their inner edges at the head (so its conv pads with zeros where the neighbours' rows belong) fails.
+    @Test func rowBandsMatchTheWholeFrame() throws {
+        let backend = CPUBackend()
+        let vae = try WanVAE(weights: try ModelFixtures.wanVAE(), backend: backend)
+        var noise = NormalNoise(seed: 17)
+        let shape: Shape = [1, 16, 2, 24, 6]
+        let latent = try backend.tensor(noise.values(shape.count), shape)
+        let whole = try backend.floats(try vae.decode(latent))
+        for bands in [2, 3, 24] {
+            let banded = try vae.decode(latent, options: VAEDecodeOptions(rowBands: bands))
+            #expect(banded.shape.dims == [1, 3, 5, 192, 48])
+            let error = try ErrorMetric.compare(try backend.floats(banded), whole, what: "\(bands) bands").relativeL2
+            #expect(error <= 1e-6, "\(bands) bands: \(error)")
+        }
+        var pieces: [Tensor] = []
+        try vae.decode(latent, options: VAEDecodeOptions(rowBands: 3)) { pieces.append($0) }
+        #expect(pieces.map { $0.shape.dims } == Array(repeating: [1, 3, 1, 192, 48], count: 5))
+        #expect(try ErrorMetric.compare(try backend.floats(try backend.concat(pieces, axis: 2)), whole, what: "streamed").relativeL2 <= 1e-6)
+
+        let plan = vae.bandPlan(latentHeight: 24, bands: 3)
+        #expect(plan.map(\.output) == [0 ..< 64, 64 ..< 128, 128 ..< 192])
+        let short = plan.map { band in
+            let head = band.rows[band.rows.count - 1]
+            let narrowed = max(head.lowerBound, band.output.lowerBound) ..< min(head.upperBound, band.output.upperBound)
+            return WanDecoderBands.Band(output: band.output, rows: band.rows.dropLast() + [narrowed])
+        }
+        var wrong: [Tensor] = []
+        try vae.decodeInBands(latent, plan: short, cache: WanVAECache()) { wrong.append($0) }
+        let error = try ErrorMetric.compare(try backend.floats(try backend.concat(wrong, axis: 2)), whole, what: "short reach").relativeL2
+        print("Wan VAE row bands: a band one row short at the head gives relative L2 \(error)")
+        #expect(error > 1e-3, "a band one row short at the head gives \(error)")
+        #expect(throws: TensorError.self) { try vae.decode(latent, options: VAEDecodeOptions(rowBands: 25)) }
+    }
+
     @Test func badInputIsRefusedWithItsReason() throws {
         let backend = CPUBackend()
         let vae = try WanVAE(weights: try ModelFixtures.wanVAE(), backend: backend)

@@ -272,6 +272,9 @@ size_t vk_conv3d_bf16_packed_halves(const vk_conv3d *p);
 void vk_conv3d_bf16_pack(const vk_conv3d *p, const uint16_t *w, uint16_t *packed);
 size_t vk_conv3d_bf16_scratch_bytes(const vk_conv3d *p);
 void vk_conv3d_bf16_run(const vk_conv3d *p, int i0, int i1, void *scratch);
+/// The bf16 kernel's speed relative to the f32 kernel's on bf16 weights (> 1: faster), timed once on a
+/// small problem; 0 where the CPU cannot run it (conv3d_calibrate.c).
+double vk_conv3d_bf16_relative_speed(void);
 
 /// Allocations of at least `bytes` get a mapping of their own (glibc's M_MMAP_THRESHOLD, fixed).
 void vk_malloc_mmap_threshold(size_t bytes);

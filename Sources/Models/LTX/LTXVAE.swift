@@ -151,6 +151,9 @@ public final class LTXVAE: VideoAutoencoder {
         guard s.rank == 5, s[1] == c.latentChannels, s[2] > 0, s[3] > 0, s[4] > 0 else {
             throw TensorError("LTXVAE.decode", "latent \(s): expected [B, \(c.latentChannels), F, H, W]")
         }
+        guard options.rowBands == 1 else {
+            throw TensorError("LTXVAE.decode", "--vae-bands \(options.rowBands): row bands are the Wan2.1 VAE's (LTX-Video: --vae-tile)")
+        }
         if let tile = options.tile {
             guard tile > 0, tile % 32 == 0, options.tileOverlap >= 0, options.tileOverlap % 32 == 0, options.tileOverlap < tile else {
                 throw TensorError("LTXVAE.decode", "--vae-tile \(tile) / --vae-tile-overlap \(options.tileOverlap): both multiples of 32 pixels, the overlap smaller than the tile")

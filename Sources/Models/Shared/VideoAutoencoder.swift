@@ -46,15 +46,20 @@ public struct VAEDecodeOptions: Sendable {
     /// Spatial tile size in pixels (nil: whole frames) and the overlap blended between tiles.
     public var tile: Int?
     public var tileOverlap: Int
+    /// Exact row bands (the Wan2.1 VAE): the decoder past its middle runs over horizontal bands of the frame
+    /// one after another, each with the rows its convolutions reach (recomputed, not blended), so its causal
+    /// caches hold a band's rows, not a frame's. 1: whole frames.
+    public var rowBands: Int
 
     public init(timestep: Float? = nil, noiseScale: Float? = nil, noise: [String: Tensor] = [:], seed: UInt64 = 0,
-                tile: Int? = nil, tileOverlap: Int = 64) {
+                tile: Int? = nil, tileOverlap: Int = 64, rowBands: Int = 1) {
         self.timestep = timestep
         self.noiseScale = noiseScale
         self.noise = noise
         self.seed = seed
         self.tile = tile
         self.tileOverlap = tileOverlap
+        self.rowBands = rowBands
     }
 
     /// Throws naming the option when a decoder without timestep conditioning is given one.

@@ -150,8 +150,14 @@ public final class WanVAE: VideoAutoencoder {
     /// latent `[B, z, F', H', W']` (normalised) → video `[B, 3, 1+4(F'−1), 8H', 8W']` clamped to [−1, 1].
     public func decode(_ latent: Tensor, options: VAEDecodeOptions) throws -> Tensor {
         try options.requireUnconditioned("the Wan2.1 VAE")
-        try checkLatent(latent)
+        try checkLatent(latent, bands: options.rowBands)
         let s = latent.shape
+        if options.rowBands > 1 {
+            guard options.tile == nil else { throw TensorError("WanVAE.decode", "--vae-bands and --vae-tile: give one of them") }
+            var frames: [Tensor] = []
+            try decodeInBands(latent, bands: options.rowBands, cache: WanVAECache()) { frames.append($0) }
+            return frames.count == 1 ? frames[0] : try backend.concat(frames, axis: 2)
+        }
         if let tile = options.tile {
             return try SpatialTiling(tile: tile, overlap: options.tileOverlap, factor: spatialFactor).decode(latent, on: backend) {
                 try self.decode($0, chunks: Self.chunks(frames: $0.shape[2], first: 1, rest: 1))
@@ -164,14 +170,19 @@ public final class WanVAE: VideoAutoencoder {
     public func decode(_ latent: Tensor, options: VAEDecodeOptions, frames: (Tensor) throws -> Void) throws {
         guard options.tile == nil else { return try frames(try decode(latent, options: options)) }
         try options.requireUnconditioned("the Wan2.1 VAE")
-        try checkLatent(latent)
+        try checkLatent(latent, bands: options.rowBands)
+        if options.rowBands > 1 { return try decodeInBands(latent, bands: options.rowBands, cache: WanVAECache(), frames: frames) }
         try decode(latent, chunks: Self.chunks(frames: latent.shape[2], first: 1, rest: 1), cache: WanVAECache(), frames: frames)
     }
 
-    private func checkLatent(_ latent: Tensor) throws {
+    private func checkLatent(_ latent: Tensor, bands: Int = 1) throws {
         let s = latent.shape
         guard s.rank == 5, s[1] == config.zDim, s[2] > 0, s[3] > 0, s[4] > 0 else {
             throw TensorError("WanVAE.decode", "latent \(s): expected [B, \(config.zDim), F, H, W]")
+        }
+        // A band of at least 8 output rows (one latent row).
+        guard bands >= 1, bands <= s[3] else {
+            throw TensorError("WanVAE.decode", "--vae-bands \(bands): 1 to \(s[3]) for a latent \(s[3]) rows high (\(s[3] * 8) pixels)")
         }
     }
 
@@ -197,22 +208,29 @@ public final class WanVAE: VideoAutoencoder {
     /// `decoder.upsamples[i...]` and the head. Each temporal upsampling doubles the frames of a chunk;
     /// every later stage is exact on any split in time (causal convs carry their cache, the rest is
     /// per frame), so with `split` the frames go on one at a time: the activations held are those of
-    /// one frame at each resolution, not of four.
-    private func decodeStages(_ input: Tensor, from first: Int, _ cache: WanVAECache, split: Bool, frames: (Tensor) throws -> Void) throws {
+    /// one frame at each resolution, not of four. With a `band`, x's row 0 is frame row `firstRow` and
+    /// each stage takes the band's rows for it (`WanDecoderBands`); the stage taps fire for whole frames only.
+    func decodeStages(_ input: Tensor, from first: Int, firstRow: Int = 0, band: WanDecoderBands.Band? = nil, _ cache: WanVAECache,
+                      split: Bool, frames: (Tensor) throws -> Void) throws {
         let b = backend
-        var x = input
+        var x = input, row = firstRow
         for i in first ..< decoderStages.count {
+            if let band { (x, row) = (try Self.crop(x, from: row, to: band.rows[i], on: b), band.rows[i].lowerBound) }
             if split && x.shape[2] > 1 {
                 for frame in 0 ..< x.shape[2] {
-                    try decodeStages(try b.slice(x, axis: 2, frame ..< frame + 1), from: i, cache, split: split, frames: frames)
+                    try decodeStages(try b.slice(x, axis: 2, frame ..< frame + 1), from: i, firstRow: row, band: band, cache,
+                                     split: split, frames: frames)
                 }
                 return
             }
             x = try decoderStages[i](x, cache, on: b)
-            try tap?("decoder.upsamples.\(i)", x)
+            if decoderStages[i].upsamplesInSpace { row *= 2 }
+            if band == nil { try tap?("decoder.upsamples.\(i)", x) }
         }
+        if let band { x = try Self.crop(x, from: row, to: band.rows[decoderStages.count], on: b) }
         x = try decoderHead(try b.unary(.silu, try decoderNorm(x, on: b)), cache, on: b)
-        try tap?("decoder.head", x)
+        if let band { x = try Self.crop(x, from: band.rows[decoderStages.count].lowerBound, to: band.output, on: b) }
+        if band == nil { try tap?("decoder.head", x) }
         try frames(try b.unary(.clamp(-1, 1), x))
     }
 

@@ -303,6 +303,8 @@ enum WanVAEStage {
         }
     }
 
+    /// An upsampler: its output has twice the rows and columns.
+    var upsamplesInSpace: Bool { if case .resample(let r) = self { return r.mode == .up } else { return false } }
     var isResample: Bool { if case .resample = self { return true } else { return false } }
     /// A 3-D downsampler: its time conv (stride 2) takes the frames of a chunk together.
     var downsamplesInTime: Bool { if case .resample(let r) = self { return r.mode == .down && r.timeConv != nil } else { return false } }
