@@ -233,6 +233,10 @@ public enum OpTable {
         ("stride 2 (downsample)", [1, 4, 5, 9, 8], [4, 4, 3, 3, 3], Conv3DOptions(stride: (2, 2, 2), padding: (1, 1), temporalPadding: (2, 0)), [1, 4, 3, 5, 4]),
         ("2-D 1×3×3 dilation 2", [1, 3, 2, 9, 9], [5, 3, 1, 3, 3], Conv3DOptions(padding: (2, 2), dilation: (1, 2, 2)), [1, 5, 2, 9, 9]),
         ("1×1×1 shortcut", [1, 6, 3, 4, 5], [7, 6, 1, 1, 1], Conv3DOptions(), [1, 7, 3, 4, 5]),
+        // Stride in space only with ≥ 8 output channels: the CPU's stride-1 kernel on the input's phases.
+        ("2-D 1×3×3 stride 2, 6 → 10 channels (a VAE downsample)", [1, 6, 2, 9, 8], [10, 6, 1, 3, 3], Conv3DOptions(stride: (1, 2, 2)), [1, 10, 2, 4, 3]),
+        ("3×3×3 stride (1, 2, 3), padded, 5 → 12 channels", [2, 5, 3, 7, 10], [12, 5, 3, 3, 3],
+         Conv3DOptions(stride: (1, 2, 3), padding: (1, 1), temporalPadding: (2, 0)), [2, 12, 3, 4, 4]),
     ].map { label, shape, kernel, options, outShape in
         OpCase(name: "conv3d \(label)", kind: .math, shape: outShape) { backend, random in
             let x = random.values(shape.reduce(1, *)), w = random.values(kernel.reduce(1, *), scale: 0.3), b = random.values(kernel[0])
@@ -297,6 +301,16 @@ public enum OpTable {
             for (i, target) in [4, 5, 6].enumerated() {
                 values = Reference.resize(values, shape: current, axis: 2 + i, to: target, linear: false)
                 current[2 + i] = target
+            }
+            return (out, values)
+        },
+        OpCase(name: "interpolate nearest 2× in H, W [1,3,2,3,5] → [6,10] (the VAE decoders' upsampling)", kind: .layout, shape: [1, 3, 2, 6, 10]) { backend, random in
+            let shape = [1, 3, 2, 3, 5], x = random.values(90)
+            let out = try backend.interpolate(try backend.tensor(x, Shape(shape)), size: [6, 10], mode: .nearest)
+            var values = doubles(x), current = shape
+            for (i, target) in [6, 10].enumerated() {
+                values = Reference.resize(values, shape: current, axis: 3 + i, to: target, linear: false)
+                current[3 + i] = target
             }
             return (out, values)
         },

@@ -130,6 +130,11 @@ extension CPUBackend {
 
     private func interpolateImpl(_ x: Tensor, size: [Int], mode: InterpolationMode) throws -> Tensor {
         _ = try OpShapes.interpolate(x.shape, size: size)
+        let rank = x.shape.rank
+        if mode == .nearest, size.count >= 2, Array(size.dropLast(2)) == Array(x.shape.dims[(rank - size.count) ..< (rank - 2)]),
+           size[size.count - 2] % x.shape[rank - 2] == 0, size[size.count - 1] % x.shape[rank - 1] == 0 {
+            return try upsampleNearest(x, by: (size[size.count - 2] / x.shape[rank - 2], size[size.count - 1] / x.shape[rank - 1]))
+        }
         // Separable: one axis at a time (exact for nearest and for (tri)linear).
         var current = x
         for (i, target) in size.enumerated() {
@@ -137,6 +142,30 @@ extension CPUBackend {
             if current.shape[axis] != target { current = try resizeAxis(current, axis: axis, to: target, mode: mode) }
         }
         return current.storage === x.storage ? try permute(x, Array(0 ..< x.shape.rank)) : current
+    }
+
+    /// Nearest by whole factors in the last two axes (the VAE decoders' 2× upsampling): output row y repeats
+    /// input row y / fh with each sample fw times, in one pass over the rows on every core (the separable
+    /// path copies the last axis one sample at a time).
+    private func upsampleNearest(_ x: Tensor, by factor: (h: Int, w: Int)) throws -> Tensor {
+        let input = SharedPointer(UnsafeMutablePointer(mutating: try values(x, "interpolate").baseAddress!))
+        let rank = x.shape.rank, (h, w) = (x.shape[rank - 2], x.shape[rank - 1])
+        var dims = x.shape.dims
+        dims[rank - 2] = h * factor.h
+        dims[rank - 1] = w * factor.w
+        let (out, buffer) = allocate(Shape(dims))
+        let output = SharedPointer(buffer.pointer), wide = w * factor.w
+        parallelRanges(x.count / w * factor.h, minChunk: 64) { rows in
+            for row in rows {
+                let (plane, y) = (row / (h * factor.h), row % (h * factor.h))
+                let source = input.pointer + (plane * h + y / factor.h) * w, target = output.pointer + row * wide
+                for i in 0 ..< w {
+                    let v = source[i]
+                    for k in 0 ..< factor.w { target[i * factor.w + k] = v }
+                }
+            }
+        }
+        return out
     }
 
     /// PyTorch's `align_corners=False` source coordinate: (i + 0.5) · in/out − 0.5; nearest uses floor(i · in/out).
