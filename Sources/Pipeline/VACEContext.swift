@@ -28,13 +28,7 @@ public enum VACEContext {
         let (t, h, w) = (unit.frames.frames, unit.height, unit.width)
         let latentFrames = (t - 1) / vae.temporalFactor + 1
         let (lh, lw) = (h / f, w / f)
-        var inactive = unit.frames.values, reactive = unit.frames.values
         let plane = t * h * w
-        for ch in 0 ..< 3 {
-            for i in 0 ..< plane {
-                if unit.mask.values[i] > 0.5 { inactive[ch * plane + i] = 0 } else { reactive[ch * plane + i] = 0 }
-            }
-        }
         func encode(_ values: [Float], frames: Int) throws -> [Float] {
             let z = try vae.encode(try backend.tensor(values, [1, 3, frames, h, w]))
             guard z.shape.dims == [1, c, (frames - 1) / vae.temporalFactor + 1, lh, lw] else {
@@ -42,9 +36,19 @@ public enum VACEContext {
             }
             return try backend.floats(z)
         }
-        let zIn = try encode(inactive, frames: t)
-        // t2v/r2v: both halves are the same all-zero video, so one VAE pass suffices.
-        let zRe = inactive == reactive ? zIn : try encode(reactive, frames: t)
+        // The frames where the binarised mask is (reactive) or is not (inactive) set, zero elsewhere: made one at a
+        // time and let go once the backend holds its copy (at 81 frames of 480×832 each is 388 MB).
+        func masked(reactive: Bool) -> [Float] {
+            var out = unit.frames.values
+            for ch in 0 ..< 3 {
+                for i in 0 ..< plane where (unit.mask.values[i] > 0.5) != reactive { out[ch * plane + i] = 0 }
+            }
+            return out
+        }
+        let zIn = try encode(masked(reactive: false), frames: t)
+        // t2v/r2v: both halves are the same all-zero video (their supports are disjoint: equal only when zero),
+        // so one VAE pass suffices.
+        let zRe = unit.frames.values.allSatisfy({ $0 == 0 }) ? zIn : try encode(masked(reactive: true), frames: t)
         let folded = foldMask(unit.mask, latentFrames: latentFrames, factor: f)
 
         let channels = 2 * c + f * f

@@ -53,7 +53,8 @@ public final class WanVACEGenerator {
         self.makeTransformer = transformer
     }
 
-    public func generate(_ unit: VideoConditionUnit, text: HostTensor, negative: HostTensor?, settings: GenerationSettings,
+    /// Takes the unit over: its frames and masks (at 81 frames of 480×832, 517 MB) are let go once encoded.
+    public func generate(_ unit: consuming VideoConditionUnit, text: HostTensor, negative: HostTensor?, settings: GenerationSettings,
                          initialNoise: HostTensor? = nil, decodeOptions: VAEDecodeOptions = VAEDecodeOptions(),
                          progress: ((GenerationEvent) -> Void)? = nil) throws -> GenerationResult {
         var seconds: [(String, Double)] = []
@@ -63,14 +64,18 @@ public final class WanVACEGenerator {
             defer { seconds.append((stage, Date().timeIntervalSince(start))) }
             return try work()
         }
-        let context = try timed("encode") { try VACEContext.build(unit, vae: vae, on: backend) }
+        progress?(.stage("encode"))
+        let encodeStart = Date(), references = unit.references.count
+        let context = try VACEContext.build(unit, vae: vae, on: backend)
+        _ = consume unit
+        seconds.append(("encode", Date().timeIntervalSince(encodeStart)))
         var transformer: WanTransformer? = try timed("load transformer") { try makeTransformer() }
         let final = try timed("denoise") {
             try sample(transformer: transformer!, vaceContext: context, text: text, negative: negative, settings: settings,
                        initialNoise: initialNoise, progress: progress)
         }
         transformer = nil  // its weights go before the decoder's activations come
-        let video = try timed("decode") { try decode(final, references: unit.references.count, options: decodeOptions) }
+        let video = try timed("decode") { try decode(final, references: references, options: decodeOptions) }
         return GenerationResult(latents: final, video: video, stageSeconds: seconds)
     }
 

@@ -182,7 +182,7 @@ struct GenerateCommand: ParsableCommand {
             try WanTransformer(weights: modelWeights, backend: backend, residency: residency)
         }
         report.backend = backend.name
-        let result = try generator.generate(unit, text: text.positive, negative: text.negative, settings: settings, initialNoise: noise,
+        let result = try generator.generate(consume unit, text: text.positive, negative: text.negative, settings: settings, initialNoise: noise,
                                             decodeOptions: VAEDecodeOptions(tile: vaeTile, rowBands: vaeBands), progress: report.event)
 
         // 6. Outputs: each written to a temporary name and renamed when complete.

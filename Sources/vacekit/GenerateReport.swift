@@ -16,6 +16,11 @@ final class GenerateReport {
     var backend = ""
     var steps: [Double] = []
     private let start = Date()
+    /// The peak resident memory of each stage, where Linux lets the high-water mark be reset at each stage's
+    /// start (`/proc/self/clear_refs`); empty otherwise.
+    private(set) var stagePeaks: [(String, Int)] = []
+    private var openStage: String?
+    private var runPeak = 0
 
     init(json: Bool) { self.json = json }
 
@@ -25,6 +30,8 @@ final class GenerateReport {
     }
 
     func stage(_ name: String) {
+        closeStage()
+        openStage = Self.resetPeak() ? name : nil
         if terminal { write("\r\(name)…\u{1B}[K") } else { write("\(name)\n") }
     }
 
@@ -47,14 +54,23 @@ final class GenerateReport {
         }
     }
 
+    private func closeStage() {
+        let peak = Self.peakBytes()
+        runPeak = max(runPeak, peak)
+        if let openStage { stagePeaks.append((openStage, peak)) }
+        openStage = nil
+    }
+
     func finish(output: String, frames: Int, width: Int, height: Int, fps: Double) {
         let total = Date().timeIntervalSince(start)
-        let peak = Self.peakBytes()
+        closeStage()
+        let peak = runPeak
         if json {
             var object: [String: Any] = [
                 "output": output, "frames": frames, "width": width, "height": height, "fps": fps, "backend": backend,
                 "total_seconds": total, "peak_rss_bytes": peak, "notes": notes,
                 "stages": seconds.map { ["stage": $0.0, "seconds": $0.1] },
+                "stage_peak_rss_bytes": stagePeaks.map { ["stage": $0.0, "bytes": $0.1] },
             ]
             if !steps.isEmpty { object["seconds_per_step"] = steps.reduce(0, +) / Double(steps.count) }
             let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -62,7 +78,10 @@ final class GenerateReport {
         }
         var lines = ["wrote \(output): \(frames) frames \(width)×\(height) at \(String(format: "%g", fps)) fps on \(backend)"]
         func padded(_ s: String) -> String { s.padding(toLength: 18, withPad: " ", startingAt: 0) }
-        lines += seconds.map { "  " + padded($0.0) + String(format: "%8.2f s", $0.1) }
+        lines += seconds.map { stage, time in
+            let peak = stagePeaks.last(where: { $0.0 == stage }).map { ", peak " + Self.format(bytes: $0.1) } ?? ""
+            return "  " + padded(stage) + String(format: "%8.2f s", time) + peak
+        }
         lines.append("  " + padded("total") + String(format: "%8.2f s, peak memory ", total) + Self.format(bytes: peak))
         write(lines.joined(separator: "\n") + "\n")
     }
@@ -77,6 +96,12 @@ final class GenerateReport {
     }
     static func residentBytes() -> Int { status("VmRSS") }
     static func peakBytes() -> Int { status("VmHWM") }
+    /// Resets VmHWM to the current resident size (Linux: "5" to /proc/self/clear_refs); false where it cannot.
+    static func resetPeak() -> Bool {
+        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+        defer { try? handle.close() }
+        return (try? handle.write(contentsOf: Data("5".utf8))) != nil
+    }
 
     static func format(bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }
 }

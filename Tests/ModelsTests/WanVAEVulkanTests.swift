@@ -17,4 +17,17 @@ struct WanVAEVulkanTests {
         #expect(encodeError <= bound)
         #expect(decodeError <= bound)
     }
+
+    /// Row bands on the device: the fixture's decode in 2 bands (its 4-row latent: each band's reach covers
+    /// the frame, so the bands recompute it) equals the whole-frame decode to f32 rounding.
+    @Test func rowBandsMatchTheWholeFrame() throws {
+        let backend = try VulkanBackend(device: try #require(modelsTestDevice), activations: .f32)
+        let vae = try WanVAE(weights: try ModelFixtures.wanVAE(), backend: backend)
+        let latent = try WanVAETests.normalisedDecodeInput(vae, backend)
+        let whole = try backend.floats(try vae.decode(latent))
+        let banded = try backend.floats(try vae.decode(latent, options: VAEDecodeOptions(rowBands: 2)))
+        let error = try ErrorMetric.compare(banded, whole, what: "2 bands").relativeL2
+        print("Wan VAE on \(backend.name), 2 row bands vs whole frame: relative L2 \(error)")
+        #expect(error <= 1e-6)
+    }
 }
