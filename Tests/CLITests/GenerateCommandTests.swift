@@ -56,6 +56,10 @@ import Tensors
         #expect(json?["frames"] as? Int == 5)
         #expect((json?["stages"] as? [[String: Any]])?.map { $0["stage"] as? String } == ["read inputs", "encode", "load transformer", "denoise", "decode", "write"])
         #expect((json?["peak_rss_bytes"] as? Int ?? 0) > 0)
+        // Each stage's own peak (Linux resets the high-water mark per stage): every stage reported, none above the run's.
+        let stagePeaks = json?["stage_peak_rss_bytes"] as? [[String: Any]] ?? []
+        #expect(stagePeaks.map { $0["stage"] as? String } == ["read inputs", "encode", "load transformer", "denoise", "decode", "write"])
+        #expect(stagePeaks.allSatisfy { ($0["bytes"] as? Int ?? 0) > 0 && ($0["bytes"] as? Int ?? 0) <= (json?["peak_rss_bytes"] as? Int ?? 0) })
         #expect(result.stderr.contains("resized from 160×96 to 48×32"))
     }
 
