@@ -29,8 +29,11 @@ public enum VACEContext {
         let latentFrames = (t - 1) / vae.temporalFactor + 1
         let (lh, lw) = (h / f, w / f)
         let plane = t * h * w
-        func encode(_ values: [Float], frames: Int) throws -> [Float] {
-            let z = try vae.encode(try backend.tensor(values, [1, 3, frames, h, w]))
+        // `values` is a temporary of the caller's: let go once the backend holds its copy, not after the encode.
+        func encode(_ values: consuming [Float], frames: Int) throws -> [Float] {
+            let video = try backend.tensor(values, [1, 3, frames, h, w])
+            _ = consume values
+            let z = try vae.encode(video)
             guard z.shape.dims == [1, c, (frames - 1) / vae.temporalFactor + 1, lh, lw] else {
                 throw PipelineError.mismatch("the VAE encoded [1, 3, \(frames), \(h), \(w)] to \(z.shape), expected [1, \(c), \((frames - 1) / vae.temporalFactor + 1), \(lh), \(lw)]")
             }

@@ -144,6 +144,8 @@ struct GenerateCommand: ParsableCommand {
         let inputs = try readInputs(task: vaceTask, requestedSize: requestedSize, extend: extendMode, margins: margins, report: report)
         let unit = try TaskBuilder.build(vaceTask, inputs.task)
         report.seconds.append(("read inputs", Date().timeIntervalSince(readStart)))
+        // A band holds at least one latent row (8 pixels): refused here, not after the sampling.
+        if vaeBands > unit.height / 8 { throw GenerateError("--vae-bands \(vaeBands): at most \(unit.height / 8) for frames \(unit.height) pixels high") }
 
         // 3. Models: checked against each other before any sampling.
         let backend = try DeviceOption.backend(device, activations: "f32", vaeCache: vaeCache)

@@ -118,6 +118,8 @@ import Tensors
             ("noise of another shape", ["--task", "t2v", "--initial-noise", noise], "--initial-noise"),
             ("unknown task", ["--task", "paint"], "--task"),
             ("unknown guidance batching", ["--task", "t2v", "--cfg", "both"], "--cfg"),
+            ("more row bands than latent rows", ["--task", "t2v", "--vae-bands", "9"], "--vae-bands"),
+            ("row bands and tiles", ["--task", "t2v", "--vae-bands", "2", "--vae-tile", "64"], "--vae-bands"),
         ]
         for (what, arguments, needle) in cases {
             // Later flags win: the case's flags replace the base ones.

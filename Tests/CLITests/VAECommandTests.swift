@@ -48,6 +48,8 @@ import Tensors
             (["decode", "--model", model, "--inputs", latent, "--timestep", "0.05"], "--timestep"),
             (["decode", "--model", model, "--inputs", latent, "--decode-noise-scale", "0.025"], "--decode-noise-scale"),
             (["decode", "--model", model, "--inputs", latent, "--vae-tile", "12"], "--vae-tile"),
+            (["decode", "--model", model, "--inputs", latent, "--vae-bands", "5"], "--vae-bands"),
+            (["decode", "--model", model, "--inputs", latent, "--vae-bands", "0"], "--vae-bands"),
         ]
         let before = Set(cli.files)
         for (arguments, reason) in cases {

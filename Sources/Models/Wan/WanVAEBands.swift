@@ -8,7 +8,8 @@ import Tensors
 /// 3×3 kernels reach across its edges — recomputed, not blended, so the band's rows are the whole frame's
 /// to f32 rounding (unlike the overlap tiling of `--vae-tile`) — and its caches hold those rows only. The
 /// middle (with its whole-frame attention) runs once per latent frame before the bands; its output, at the
-/// latent size, is kept for them.
+/// latent size, is kept for them (compacted: in f16 where the backend keeps activations so, as the caches are —
+/// then the bands are the whole frame's to f16 rounding of those, not f32).
 struct WanDecoderBands {
     /// One band: the output rows it produces and the rows each stage entry takes (`rows[i]`: the input of
     /// `decoder.upsamples.i` at that stage's resolution; the last: the head's input).
