@@ -35,15 +35,8 @@ static inline __attribute__((always_inline)) CONV_AVX512 void tile(const vk_conv
         if (a->kw == 3) tile(a, n, 3);                                                            \
         else tile(a, n, 0);                                                                       \
     }
-TILE(1)
-TILE(2)
-TILE(3)
-TILE(4)
-TILE(5)
-TILE(6)
-TILE(7)
-TILE(8)
-static void (*const tiles[PX + 1])(const vk_conv3d_tile_args *) = {NULL, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8};
+VK_CONV3D_WIDTHS_8(TILE)
+static void (*const tiles[PX + 1])(const vk_conv3d_tile_args *) = {NULL, VK_CONV3D_WIDTHS_8(VK_CONV3D_TILE_ENTRY)};
 
 void vk_conv3d_tile_avx512(const vk_conv3d_tile_args *a, int px) { tiles[px](a); }
 #else

@@ -160,15 +160,8 @@ static inline __attribute__((always_inline)) AVX512BF16 void tile(const tile_arg
         if (a->kw == 3) tile(a, n, 3);                                                            \
         else tile(a, n, 0);                                                                       \
     }
-TILE(1)
-TILE(2)
-TILE(3)
-TILE(4)
-TILE(5)
-TILE(6)
-TILE(7)
-TILE(8)
-static void (*const tiles[PX + 1])(const tile_args *) = {NULL, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8};
+VK_CONV3D_WIDTHS_8(TILE)
+static void (*const tiles[PX + 1])(const tile_args *) = {NULL, VK_CONV3D_WIDTHS_8(VK_CONV3D_TILE_ENTRY)};
 
 AVX512BF16 void vk_conv3d_bf16_run(const vk_conv3d *p, int i0, int i1, void *scratch) {
     const int taps = taps_of(p), pairs = pairs_of(p), rows = p->t_out * p->h_out;

@@ -19,6 +19,11 @@ typedef struct {
     int first;            // 1: start from 0 (first channel block), else add to acc
 } vk_conv3d_tile_args;
 
+/// X(1) … X(8): one tile function per pixel count of the AVX-512 tiles (a row's last tile may be narrower),
+/// and their table indexed by that count.
+#define VK_CONV3D_WIDTHS_8(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+#define VK_CONV3D_TILE_ENTRY(n) tile##n,
+
 /// The f32 tile of 32 output channels × px ≤ 8 pixels in zmm registers (conv3d_avx512.c).
 void vk_conv3d_tile_avx512(const vk_conv3d_tile_args *a, int px);
 #endif
